@@ -1,0 +1,169 @@
+"""Sphinx configuration for the whole Layerwise site.
+
+Build with ``nox -s docs`` (or ``sphinx-build -c . docs build/html``). Gallery chapters live in
+``gallery/<chapter>/`` and are listed in ``CHAPTERS`` below, in reading order.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+DOCS = ROOT / "docs"
+BUILD = ROOT / "build"
+sys.path.insert(0, str(DOCS / "_ext"))
+sys.path.insert(0, str(ROOT / "src"))
+
+import layerwise  # noqa: E402
+
+# Trained models are cached inside the build folder unless the user points elsewhere, so a
+# clean clone starts with an empty cache and `rm -rf build` forgets everything.
+# Examples run in their own folder, so a relative path is made absolute here.
+os.environ["LAYERWISE_CACHE"] = str(
+    Path(os.environ.get("LAYERWISE_CACHE", BUILD / "model-cache")).expanduser().resolve()
+)
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+# -- Project -----------------------------------------------------------------------------------
+project = "Layerwise"
+author = "The Layerwise developers"
+copyright = "2026, The Layerwise developers"
+version = release = layerwise.__version__
+# Where the site is served; downloaded notebooks install the wheel published next to it.
+SITE_URL = os.environ.get("LAYERWISE_SITE_URL", "http://127.0.0.1:8000/").rstrip("/") + "/"
+html_baseurl = SITE_URL
+
+extensions = [
+    "myst_nb",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.intersphinx",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "sphinx_gallery.gen_gallery",
+    "sphinx_design",
+    "sphinx_copybutton",
+    "sphinxcontrib.bibtex",
+    "layerwise_build",
+]
+
+# -- Gallery: one folder per chapter; chapters and their pages in reading order ----------------
+layerwise_chapters = {
+    "first_layers": ["plot_first_layer_filters.py", "plot_feature_maps.py"],
+}
+CHAPTERS = list(layerwise_chapters)
+
+_found = sorted(p.name for p in (ROOT / "gallery").iterdir() if p.is_dir() and p.name[0] != "_")
+if sorted(CHAPTERS) != _found:
+    raise RuntimeError(
+        f"gallery/ holds chapters {_found} but conf.py's CHAPTERS lists {CHAPTERS}; "
+        "list every chapter folder, in reading order."
+    )
+
+WHEEL = f"layerwise-{layerwise.__version__}-py3-none-any.whl"
+
+sphinx_gallery_conf = {
+    "examples_dirs": [f"../gallery/{c}" for c in CHAPTERS],
+    "gallery_dirs": [f"auto_examples/{c}" for c in CHAPTERS],
+    "filename_pattern": r"/plot_",
+    "within_subsection_order": "layerwise_build.ExampleOrder",
+    "abort_on_example_error": True,
+    "reset_modules": ("matplotlib", "layerwise_build.reset_state"),
+    "reset_modules_order": "before",
+    "first_notebook_cell": (
+        "# Install the version of layerwise this notebook was built with.\n"
+        f"%pip install --quiet {SITE_URL}{WHEEL}"
+    ),
+    "download_all_examples": True,
+    "remove_config_comments": True,
+    "show_memory": False,
+    "min_reported_time": 0,
+    "matplotlib_animations": False,
+    "image_srcset": ["2x"],
+    "thumbnail_size": (400, 280),
+    "default_thumb_file": None,
+    "capture_repr": (),
+}
+
+# -- Sources ----------------------------------------------------------------------------------
+exclude_patterns = [
+    "_build",
+    "_ext",
+    "_templates",
+    "_intersphinx",
+    "**.ipynb_checkpoints",
+    # Sphinx-Gallery writes notebooks next to its pages: they are downloads, not sources.
+    "auto_examples/**/*.ipynb",
+    "auto_examples/**/*.py",
+    "auto_examples/**/*.zip",
+]
+source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
+templates_path = [str(DOCS / "_templates")]
+html_static_path = ["docs/_static"]
+
+# -- MyST / myst-nb: executed concept pages ----------------------------------------------------
+myst_enable_extensions = ["colon_fence", "dollarmath", "amsmath", "deflist", "substitution"]
+myst_heading_anchors = 3
+nb_execution_mode = "cache"
+nb_execution_cache_path = str(BUILD / "jupyter-cache")
+nb_execution_raise_on_error = True
+nb_execution_timeout = 600
+nb_merge_streams = True
+
+# -- Cross references -------------------------------------------------------------------------
+nitpicky = True
+nitpick_ignore_regex = [
+    # Type hints that name typing internals rather than documented objects.
+    (r"py:class", r"(layerwise\.runtime\.T|optional|callable|array-like)"),
+]
+autodoc_typehints = "description"
+autodoc_member_order = "bysource"
+autosummary_generate = True
+napoleon_numpy_docstring = True
+napoleon_google_docstring = False
+
+# Inventories are read from docs/_intersphinx (refreshed with `nox -s intersphinx` where there
+# is a network), so the build never needs to fetch them.
+_INV = DOCS / "_intersphinx"
+intersphinx_mapping = {
+    "python": ("https://docs.python.org/3", str(_INV / "python.inv")),
+    "torch": ("https://docs.pytorch.org/docs/stable", str(_INV / "torch.inv")),
+    "torchvision": ("https://docs.pytorch.org/vision/stable", str(_INV / "torchvision.inv")),
+    "numpy": ("https://numpy.org/doc/stable", str(_INV / "numpy.inv")),
+    "matplotlib": ("https://matplotlib.org/stable", str(_INV / "matplotlib.inv")),
+}
+
+bibtex_bibfiles = ["docs/references.bib"]
+bibtex_default_style = "plain"
+bibtex_reference_style = "author_year"
+
+# -- HTML ------------------------------------------------------------------------------------
+html_theme = "pydata_sphinx_theme"
+html_title = "Layerwise"
+html_last_updated_fmt = None
+html_theme_options = {
+    "navbar_align": "left",
+    "show_toc_level": 2,
+    "navigation_with_keys": False,
+    "header_links_before_dropdown": 6,
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version", "theme-version"],
+    "secondary_sidebar_items": [
+        "page-toc",
+        "sourcelink",
+        "sg_download_links",
+        "sg_launcher_links",
+    ],
+    "pygments_light_style": "default",
+    "pygments_dark_style": "monokai",
+}
+html_context = {"default_mode": "auto"}
+html_show_sourcelink = False
+html_copy_source = False
+html_css_files = ["layerwise.css"]
+# The library's wheel, built by `nox -s docs`, is published with the site.
+_WHEEL_DIR = BUILD / "wheel"
+html_extra_path = [str(_WHEEL_DIR)] if (_WHEEL_DIR / WHEEL).exists() else []

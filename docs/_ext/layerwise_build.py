@@ -1,0 +1,251 @@
+"""Sphinx glue for building Layerwise: what Sphinx-Gallery and myst-nb do not do on their own.
+
+* **Stale examples.** Sphinx-Gallery re-runs an example only when the example file changes. Here
+  each example also gets a fingerprint of the ``layerwise`` modules it imports (followed through
+  the package's own imports), the build profile, the device type and the PyTorch version; when
+  it changes, the example's ``.md5`` is removed so Sphinx-Gallery runs it again. Executed MyST
+  pages are re-run the same way (their execution cache is dropped).
+* **Isolation.** :func:`reset_state` runs before every example: it re-seeds every generator,
+  closes figures and frees GPU memory, so one page cannot change another's numbers.
+* **Offline pages.** Sphinx-Gallery's execution-time tables load jQuery and DataTables from CDNs;
+  those tags are removed so every page works from the local server alone.
+"""
+
+from __future__ import annotations
+
+import ast
+import gc
+import hashlib
+import json
+import re
+import shutil
+from pathlib import Path
+
+LIBRARY = Path(__file__).resolve().parents[2] / "src" / "layerwise"
+STATE_FILE = ".layerwise-fingerprints.json"
+
+
+# --------------------------------------------------------------------------------------------
+# Dependencies of an example on the library
+# --------------------------------------------------------------------------------------------
+
+
+def _imported_modules(source: str, package: str | None) -> set[str] | None:
+    """Modules of ``layerwise`` that Python source imports; None means "the whole package".
+
+    ``package`` is the importing module's package (for relative imports inside the library).
+    """
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                if parts[0] == "layerwise":
+                    if len(parts) == 1:
+                        return None  # ``import layerwise``: any submodule may be used
+                    found.add(parts[1])
+        elif isinstance(node, ast.ImportFrom):
+            if node.level and package == "layerwise":
+                base = node.module.split(".")[0] if node.module else None
+            elif node.module and node.module.split(".")[0] == "layerwise":
+                parts = node.module.split(".")
+                base = parts[1] if len(parts) > 1 else None
+            else:
+                continue
+            if base is None:  # ``from layerwise import a, b`` / ``from . import a``
+                found.update(alias.name for alias in node.names)
+            else:
+                found.add(base)
+    return found
+
+
+def library_modules() -> dict[str, Path]:
+    return {p.stem: p for p in sorted(LIBRARY.glob("*.py"))}
+
+
+def dependencies(example: Path) -> list[str]:
+    """The library modules an example depends on, directly or through other modules."""
+    modules = library_modules()
+    direct = _imported_modules(example.read_text(encoding="utf-8"), None)
+    todo = set(modules) if direct is None else {m for m in direct if m in modules}
+    seen: set[str] = {"__init__"}
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        inner = _imported_modules(modules[name].read_text(encoding="utf-8"), "layerwise")
+        todo |= (set(modules) if inner is None else inner & set(modules)) - seen
+    return sorted(seen)
+
+
+def environment_fingerprint() -> dict[str, str]:
+    """What, besides the code, changes an example's output: profile, device, PyTorch."""
+    import torch
+
+    from layerwise import runtime
+
+    return {
+        "profile": runtime.profile(),
+        "device": runtime.device().type,
+        "torch": torch.__version__,
+    }
+
+
+def example_fingerprint(example: Path, env: dict[str, str]) -> str:
+    h = hashlib.sha256(json.dumps(env, sort_keys=True).encode())
+    modules = library_modules()
+    for name in dependencies(example):
+        h.update(name.encode())
+        h.update(modules[name].read_bytes())
+    return h.hexdigest()[:16]
+
+
+def invalidate_stale_examples(examples_dirs: list[Path], gallery_dirs: list[Path]) -> list[str]:
+    """Remove the ``.md5`` of each example whose fingerprint changed; return their names."""
+    env = environment_fingerprint()
+    rerun = []
+    for src_dir, out_dir in zip(examples_dirs, gallery_dirs, strict=True):
+        state_path = out_dir / STATE_FILE
+        try:
+            old = json.loads(state_path.read_text())
+        except (OSError, ValueError):
+            old = {}
+        new = {}
+        for example in sorted(src_dir.glob("*.py")):
+            new[example.name] = example_fingerprint(example, env)
+            md5 = out_dir / f"{example.name}.md5"
+            if old.get(example.name) != new[example.name] and md5.exists():
+                md5.unlink()
+                rerun.append(f"{src_dir.name}/{example.name}")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        state_path.write_text(json.dumps(new, indent=1, sort_keys=True))
+    return rerun
+
+
+def invalidate_notebook_cache(cache_path: Path) -> bool:
+    """Drop myst-nb's execution cache when the library or environment changed."""
+    env = environment_fingerprint()
+    h = hashlib.sha256(json.dumps(env, sort_keys=True).encode())
+    for path in library_modules().values():
+        h.update(path.read_bytes())
+    stamp = cache_path.parent / f"{cache_path.name}.fingerprint"
+    current = h.hexdigest()[:16]
+    if stamp.exists() and stamp.read_text() == current:
+        return False
+    dropped = cache_path.exists()
+    shutil.rmtree(cache_path, ignore_errors=True)
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(current)
+    return dropped
+
+
+# --------------------------------------------------------------------------------------------
+# Reading order of the pages in a chapter
+# --------------------------------------------------------------------------------------------
+
+#: chapter folder -> example file names in reading order (from ``layerwise_chapters`` in conf.py)
+CHAPTERS: dict[str, list[str]] = {}
+
+
+class ExampleOrder:
+    """Sphinx-Gallery sort key: the order given for the chapter in ``layerwise_chapters``."""
+
+    def __init__(self, src_dir):
+        self.chapter = Path(src_dir).name
+        self.order = CHAPTERS.get(self.chapter, [])
+
+    def __call__(self, filename):
+        if filename not in self.order:
+            raise ValueError(
+                f"gallery/{self.chapter}/{filename} is not listed in conf.py's "
+                "layerwise_chapters; add it where it belongs in the chapter's reading order."
+            )
+        return self.order.index(filename)
+
+    def __repr__(self):
+        return f"ExampleOrder({self.chapter!r})"
+
+
+# --------------------------------------------------------------------------------------------
+# Between examples
+# --------------------------------------------------------------------------------------------
+
+
+def reset_state(gallery_conf, fname, when):
+    """Sphinx-Gallery reset hook: same seeds, no figures, free GPU memory, before each example."""
+    import matplotlib.pyplot as plt
+    import torch
+
+    from layerwise import runtime
+
+    plt.close("all")
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    runtime.seed_everything(0)
+
+
+# --------------------------------------------------------------------------------------------
+# Sphinx events
+# --------------------------------------------------------------------------------------------
+
+_CDN_TAG = re.compile(
+    r"^\s*<(link|script)[^>]+(href|src)=\"https?://[^\"]+\"[^>]*>(</script>)?\s*$"
+)
+_DATATABLE_INIT = re.compile(
+    r"<script type=\"text/javascript\" class=\"init\">.*?</script>", flags=re.DOTALL
+)
+
+
+def _strip_cdn(app, docname, source):
+    if not docname.endswith("sg_execution_times"):
+        return
+    text = "\n".join(line for line in source[0].splitlines() if not _CDN_TAG.match(line))
+    source[0] = _DATATABLE_INIT.sub("", text)
+
+
+def _on_config_inited(app, config):
+    CHAPTERS.clear()
+    CHAPTERS.update(config.layerwise_chapters)
+    srcdir = Path(app.srcdir)
+    conf = config.sphinx_gallery_conf
+    examples = [(srcdir / d).resolve() for d in conf["examples_dirs"]]
+    galleries = [(srcdir / d).resolve() for d in conf["gallery_dirs"]]
+    rerun = invalidate_stale_examples(examples, galleries)
+    if rerun:
+        print(f"layerwise: library or environment changed; re-running {', '.join(rerun)}")
+    if config.nb_execution_cache_path and invalidate_notebook_cache(
+        Path(config.nb_execution_cache_path)
+    ):
+        print("layerwise: library or environment changed; re-executing notebook pages")
+
+
+# Type hints name PyTorch classes by the private module that defines them; its documentation
+# (and inventory) uses the public name.
+_PUBLIC_NAMES = [
+    (re.compile(r"^torch\.nn\.modules\.[a-z_]+\.(\w+)$"), r"torch.nn.\1"),
+    (re.compile(r"^torch\._C\.(\w+)$"), r"torch.\1"),
+]
+
+
+def _public_torch_name(app, env, node, contnode):
+    from sphinx.ext import intersphinx
+
+    target = node.get("reftarget", "")
+    for pattern, public in _PUBLIC_NAMES:
+        if pattern.match(target):
+            node["reftarget"] = pattern.sub(public, target)
+            resolved = intersphinx.missing_reference(app, env, node, contnode)
+            if resolved is None:
+                node["reftarget"] = target
+            return resolved
+    return None
+
+
+def setup(app):
+    app.add_config_value("layerwise_chapters", {}, "env")
+    app.connect("config-inited", _on_config_inited)
+    app.connect("missing-reference", _public_torch_name)
+    app.connect("source-read", _strip_cdn)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,110 @@
+"""
+What every layer computes for one photograph
+============================================
+
+A filter is only half of the story: what a layer *outputs* for an image is a stack of feature
+maps, one per filter, each saying where in the image that filter's pattern occurs. This page
+runs the network trained in :ref:`sphx_glr_auto_examples_first_layers_plot_first_layer_filters.py`
+on a whole photograph and shows the maps of every layer: the image shrinks and the number of
+channels grows as we go deeper.
+"""
+
+# %%
+# The network and the photograph
+# -------------------------------
+# The same data, configuration and seed as on the previous page, so :func:`layerwise.train.fit`
+# finds the trained network in the model cache instead of training it again. The network was
+# trained on 32x32 patches, but a convolutional network does not care about the input size up to
+# its global pooling layer, so it can look at a whole 256x256 photograph.
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
+
+from layerwise import data, features, models, plot, runtime, train
+
+patches = data.photo_patches(
+    size=32,
+    n_train=runtime.pick(quick=1200, default=12000, full=40000),
+    n_test=runtime.pick(quick=600, default=2400, full=6000),
+)
+config = models.CNNConfig(
+    in_channels=3,
+    num_classes=patches.num_classes,
+    widths=(32, 64, 128),
+    kernel_sizes=(7, 3, 3),
+    strides=(2, 1, 1),
+    conv1_init_scale=0.05,
+)
+schedule = train.TrainConfig(
+    epochs=runtime.pick(quick=2, default=12, full=30), lr=3e-3, augment="flip+color"
+)
+model = train.fit(config, patches, schedule, seed=0).model.cpu()
+
+photo = data.photo("chelsea")  # Chelsea the cat, one of the twelve training photographs
+pixels = F.interpolate(
+    torch.from_numpy(photo).permute(2, 0, 1)[None].float() / 255.0,
+    size=(256, 384),
+    mode="bilinear",
+    antialias=True,
+)
+x = patches.normalize(pixels)
+
+# %%
+# Every layer's output
+# --------------------
+# :func:`layerwise.features.extract` returns the output of any named layer. We read the
+# output of each block, after its ReLU and max-pooling.
+layers = ["pool1", "pool2", "pool3"]
+maps = features.extract(model, x, layers)
+for name in layers:
+    c, h, w = maps[name].shape[1:]
+    print(f"{name}: {c} channels of {h} x {w}")
+
+# %%
+# The first eight channels of each layer, each on its own colour scale (bright = strong
+# response). In block 1 the maps are still recognisably the cat: some channels mark thin lines
+# such as whiskers and stripes, others dark spots such as the eyes and nose, others regions of
+# one colour. In block 2 the maps are coarser and mix these cues. By block 3 a map is a coarse
+# grid that no longer looks like the photograph.
+fig = plt.figure(figsize=(11, 7.2), layout="constrained")
+rows = fig.subfigures(len(layers) + 1, 1, height_ratios=[1.4] + [1] * len(layers))
+ax = rows[0].subplots()
+ax.imshow(pixels[0].permute(1, 2, 0).numpy())
+ax.set_title(f"input: 3 channels of {pixels.shape[2]} x {pixels.shape[3]}", fontsize=10)
+ax.set_axis_off()
+for row, name in zip(rows[1:], layers, strict=True):
+    c, h, w = maps[name].shape[1:]
+    plot.feature_map_grid(maps[name][0], n=8, ncols=8, fig=row, size=1.2)
+    row.suptitle(f"{name}: {c} channels of {h} x {w} (first 8 shown)", fontsize=10)
+plt.show()
+
+# %%
+# The shape of the computation
+# ----------------------------
+# Each block halves the height and width (the stride of the first convolution halves it once
+# more) and doubles the number of channels. The network trades *where* for *what*: fewer,
+# coarser positions, each described by more features.
+shapes = [(3, *pixels.shape[2:])] + [tuple(maps[n].shape[1:]) for n in layers]
+names = ["input", *layers]
+fig, ax1 = plt.subplots(figsize=(6.4, 3.2), layout="constrained")
+ax1.plot(names, [h * w for _, h, w in shapes], "o-", color="C0")
+ax1.set_yscale("log")
+ax1.set_ylabel("positions (height x width)", color="C0")
+ax2 = ax1.twinx()
+ax2.plot(names, [c for c, _, _ in shapes], "s--", color="C1")
+ax2.set_yscale("log", base=2)
+ax2.set_ylabel("channels", color="C1")
+ax1.set_title("Spatial size shrinks while channel count grows")
+plt.show()
+
+for name, (c, h, w) in zip(names, shapes, strict=True):
+    print(f"{name:>6}: {c:4d} channels x {h:3d} x {w:3d} = {c * h * w:7d} numbers")
+
+# %%
+# What it shows
+# -------------
+# The printed table shows the trade: the photograph enters as three channels of many pixels
+# and leaves block 3 as many channels of a few positions each, so the total amount of numbers
+# changes far less than either factor. The first block's maps are still images (edges and
+# colours, located precisely); deeper maps are coarse grids whose meaning can no longer be read
+# from a single channel. Later chapters look at what those deeper channels respond to.

@@ -1,0 +1,164 @@
+"""Every Layerwise workflow: ``nox -s docs``, ``nox -s tests``, ``nox -s lint``, ...
+
+Environments are created with uv (falling back to virtualenv), reused between runs, and pinned
+by ``constraints.txt`` (regenerate it with ``nox -s lock``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_venv = "yes"
+nox.options.sessions = ["lint", "tests"]
+
+ROOT = Path(__file__).resolve().parent
+BUILD = ROOT / "build"
+HTML = BUILD / "html"
+CONSTRAINTS = ROOT / "constraints.txt"
+PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+PROFILES = ("quick", "default", "full")
+# Generated during a build; never edited by hand.
+GENERATED = [ROOT / "docs" / "auto_examples", ROOT / "docs" / "generated"]
+
+
+def install(session: nox.Session, *groups: str) -> None:
+    """Install layerwise (editable) and the named dependency groups, pinned by the lock."""
+    session.install(
+        "-c", str(CONSTRAINTS), "-e", ".", *nox.project.dependency_groups(PYPROJECT, *groups)
+    )
+
+
+def parse_options(session: nox.Session, allowed: dict[str, str]) -> dict[str, str | bool]:
+    """Read ``--flag`` / ``--key=value`` options after ``--``; unknown ones are an error."""
+    options: dict[str, str | bool] = {}
+    for arg in session.posargs:
+        key, _, value = arg.partition("=")
+        if key not in allowed:
+            choices = ", ".join(f"{k} ({v})" for k, v in allowed.items())
+            session.error(f"unknown option {arg!r} for `nox -s {session.name}`; use {choices}.")
+        options[key] = value or True
+    return options
+
+
+def build_site(session: nox.Session, profile: str, *, clean: bool = False) -> None:
+    """Build the wheel and the whole site into build/html; warnings and failed examples fail."""
+    if profile not in PROFILES:
+        session.error(f"unknown build profile {profile!r}; use one of {', '.join(PROFILES)}.")
+    if clean:
+        for path in [*GENERATED, BUILD]:
+            shutil.rmtree(path, ignore_errors=True)
+    # The site publishes the library's wheel, so a downloaded notebook installs the same code.
+    shutil.rmtree(BUILD / "wheel", ignore_errors=True)
+    if shutil.which("uv"):
+        session.run("uv", "build", "--wheel", "--quiet", "--out-dir", str(BUILD / "wheel"),
+                    external=True)  # fmt: skip
+    else:
+        session.run("python", "-m", "pip", "wheel", "--quiet", "--no-deps",
+                    "--wheel-dir", str(BUILD / "wheel"), str(ROOT))  # fmt: skip
+    env = {
+        "LAYERWISE_PROFILE": profile,
+        "LAYERWISE_CACHE": os.environ.get("LAYERWISE_CACHE", str(BUILD / "model-cache")),
+        "MPLBACKEND": "Agg",
+        "PYTHONHASHSEED": "0",
+    }
+    session.run(
+        "sphinx-build",
+        "-b", "html",
+        "-c", str(ROOT),
+        "-d", str(BUILD / "doctrees"),
+        "-W", "--keep-going",
+        "-n",
+        "-T",
+        str(ROOT / "docs"),
+        str(HTML),
+        env=env,
+    )  # fmt: skip
+    session.log(
+        f"Site built in {HTML}; view it with: python -m http.server -d {HTML.relative_to(ROOT)}"
+    )
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the site into build/html. Options: --quick, --full, --clean."""
+    opts = parse_options(
+        session,
+        {
+            "--quick": "a fast, reduced build profile",
+            "--full": "more seeds and data, for a GPU",
+            "--clean": "forget generated pages, executed notebooks and cached models first",
+        },
+    )
+    if opts.get("--quick") and opts.get("--full"):
+        session.error("choose one of --quick and --full.")
+    profile = "quick" if opts.get("--quick") else "full" if opts.get("--full") else "default"
+    install(session, "docs")
+    build_site(session, profile, clean=bool(opts.get("--clean")))
+
+
+@nox.session(name="docs-live")
+def docs_live(session: nox.Session) -> None:
+    """Serve the site and rebuild on every change (quick profile unless --default)."""
+    opts = parse_options(session, {"--default": "use the default build profile"})
+    install(session, "docs", "live")
+    session.run(
+        "sphinx-autobuild",
+        "-c", str(ROOT),
+        "-d", str(BUILD / "doctrees"),
+        "--watch", str(ROOT / "src"),
+        "--watch", str(ROOT / "gallery"),
+        "--ignore", str(ROOT / "docs" / "auto_examples"),
+        "--ignore", str(ROOT / "docs" / "generated"),
+        "--ignore", str(BUILD),
+        "--ignore", "*.md5",
+        "--port", "8000",
+        str(ROOT / "docs"),
+        str(HTML),
+        env={"LAYERWISE_PROFILE": "default" if opts.get("--default") else "quick"},
+    )  # fmt: skip
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Unit tests, then checks of the freshly (re)built site. Arguments after -- go to pytest."""
+    install(session, "docs", "test")
+    build_site(session, "default")
+    session.run("pytest", *session.posargs, env={"LAYERWISE_SITE": str(HTML)})
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff: formatting and lint."""
+    session.install("-c", str(CONSTRAINTS), *nox.project.dependency_groups(PYPROJECT, "lint"))
+    session.run("ruff", "format", "--check", ".")
+    session.run("ruff", "check", ".")
+
+
+@nox.session(venv_backend="none")
+def lock(session: nox.Session) -> None:
+    """Re-resolve constraints.txt from pyproject.toml (needs the package registry)."""
+    session.run(
+        "uv", "pip", "compile", "pyproject.toml", "--quiet", "--upgrade",
+        "--group", "docs", "--group", "test", "--group", "lint", "--group", "live",
+        "--python-version", "3.11", "-o", str(CONSTRAINTS),
+    )  # fmt: skip
+
+
+@nox.session(venv_backend="none")
+def intersphinx(session: nox.Session) -> None:
+    """Refresh docs/_intersphinx from the projects' sites (needs a network; the build does not)."""
+    import importlib.util
+    import urllib.request
+
+    spec = importlib.util.spec_from_file_location("conf", ROOT / "conf.py")
+    conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conf)
+    for name, (url, path) in conf.intersphinx_mapping.items():
+        session.log(f"{name}: {url}/objects.inv -> {path}")
+        with urllib.request.urlopen(f"{url}/objects.inv", timeout=30) as response:
+            Path(path).write_bytes(response.read())

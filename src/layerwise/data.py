@@ -1,0 +1,499 @@
+"""Offline datasets as in-memory tensors.
+
+Every dataset here is built from data that ships inside installed packages, or generated, so
+the site builds on a machine with no network:
+
+* :func:`photo_patches` -- crops of the colour photographs bundled with scikit-image and
+  scikit-learn, one class per photograph;
+* :func:`digits` -- scikit-learn's bundled 8x8 handwritten digits, optionally resized;
+* :func:`shapes` -- a generated compositional dataset (strokes -> corners and junctions ->
+  shapes) that returns the ground-truth parts of every image.
+
+Each returns a :class:`Dataset` with fixed-seed, disjoint train and test splits, standardised per
+channel with the training set's statistics. :func:`load` also opens MNIST / CIFAR-10 when they
+are already on disk; nothing here downloads anything unless asked to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = ["PHOTOS", "SHAPE_CLASSES", "Dataset", "digits", "load", "photo_patches", "shapes"]
+
+
+@dataclass(eq=False)
+class Dataset:
+    """Train and test tensors plus what is needed to read them.
+
+    ``x_*`` are float32 tensors of shape (N, C, H, W), standardised with the training set's
+    per-channel ``mean`` and ``std``; ``y_*`` are int64 class indices. ``parts_*`` map a part name
+    to a tensor with one row per image (only for datasets that know their parts).
+    """
+
+    name: str
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    classes: tuple[str, ...]
+    mean: torch.Tensor
+    std: torch.Tensor
+    parts_train: dict[str, torch.Tensor] = field(default_factory=dict)
+    parts_test: dict[str, torch.Tensor] = field(default_factory=dict)
+    _fingerprint: str | None = field(default=None, repr=False)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def in_channels(self) -> int:
+        return self.x_train.shape[1]
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        return tuple(self.x_train.shape[-2:])
+
+    def denormalize(self, x: torch.Tensor) -> torch.Tensor:
+        """Undo the standardisation: back to pixel values in [0, 1] (for display)."""
+        shape = (1, -1, 1, 1) if x.dim() == 4 else (-1, 1, 1)
+        mean, std = self.mean.to(x.device), self.std.to(x.device)
+        return (x * std.view(shape) + mean.view(shape)).clamp(0, 1)
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        """Standardise pixel values in [0, 1] the way this dataset's tensors are."""
+        shape = (1, -1, 1, 1) if x.dim() == 4 else (-1, 1, 1)
+        mean, std = self.mean.to(x.device), self.std.to(x.device)
+        return (x - mean.view(shape)) / std.view(shape)
+
+    @property
+    def fingerprint(self) -> str:
+        """Hash of every tensor and label name; equal fingerprints mean equal data."""
+        if self._fingerprint is None:
+            h = hashlib.sha256(self.name.encode())
+            tensors = [self.x_train, self.y_train, self.x_test, self.y_test]
+            for t in tensors:
+                h.update(str(tuple(t.shape)).encode())
+                h.update(t.detach().cpu().contiguous().numpy().tobytes())
+            h.update("\0".join(self.classes).encode())
+            self._fingerprint = h.hexdigest()[:16]
+        return self._fingerprint
+
+    def subset(self, n_train: int, *, seed: int = 0) -> Dataset:
+        """The same dataset with a class-balanced random subset of ``n_train`` training images."""
+        if not 0 < n_train <= len(self.y_train):
+            raise ValueError(f"n_train must be in 1..{len(self.y_train)}, got {n_train}.")
+        g = torch.Generator().manual_seed(seed)
+        order = torch.randperm(len(self.y_train), generator=g)
+        # Round-robin over classes so that small subsets still contain every class.
+        by_class = [order[self.y_train[order] == c] for c in range(self.num_classes)]
+        rank = torch.empty(len(order), dtype=torch.long)
+        for members in by_class:
+            rank[members] = torch.arange(len(members)) * self.num_classes
+        chosen = torch.argsort(rank, stable=True)[:n_train].sort().values
+        return Dataset(
+            name=f"{self.name}[:{n_train}@{seed}]",
+            x_train=self.x_train[chosen],
+            y_train=self.y_train[chosen],
+            x_test=self.x_test,
+            y_test=self.y_test,
+            classes=self.classes,
+            mean=self.mean,
+            std=self.std,
+            parts_train={k: v[chosen] for k, v in self.parts_train.items()},
+            parts_test=self.parts_test,
+        )
+
+    def __repr__(self) -> str:
+        c, h, w = self.x_train.shape[1:]
+        return (
+            f"Dataset({self.name!r}: {len(self.y_train)} train / {len(self.y_test)} test images "
+            f"of {c}x{h}x{w}, {self.num_classes} classes)"
+        )
+
+
+def _standardised(name, x_train, y_train, x_test, y_test, classes, **parts) -> Dataset:
+    mean = x_train.mean(dim=(0, 2, 3))
+    std = x_train.std(dim=(0, 2, 3)).clamp_min(1e-6)
+    shape = (1, -1, 1, 1)
+    return Dataset(
+        name=name,
+        x_train=((x_train - mean.view(shape)) / std.view(shape)).contiguous(),
+        y_train=y_train,
+        x_test=((x_test - mean.view(shape)) / std.view(shape)).contiguous(),
+        y_test=y_test,
+        classes=tuple(classes),
+        mean=mean,
+        std=std,
+        parts_train=parts.get("parts_train", {}),
+        parts_test=parts.get("parts_test", {}),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Photo patches
+# ---------------------------------------------------------------------------------------------
+
+#: The bundled photographs used by :func:`photo_patches`, one class each: eight colour photos and
+#: four grey-scale ones (three textures and the cameraman), which only shape, not colour, tells
+#: apart.
+PHOTOS = (
+    "astronaut",
+    "chelsea",
+    "coffee",
+    "rocket",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "china",
+    "flower",
+    "brick",
+    "grass",
+    "gravel",
+    "camera",
+)
+
+
+def photo(name: str) -> np.ndarray:
+    """One bundled colour photograph as an (H, W, 3) uint8 array (see :data:`PHOTOS`)."""
+    if name in ("china", "flower"):
+        from sklearn.datasets import load_sample_image
+
+        return np.asarray(load_sample_image(f"{name}.jpg"))
+    import skimage.data
+
+    if name not in PHOTOS:
+        raise ValueError(f"unknown photo {name!r}; the bundled photos are {', '.join(PHOTOS)}.")
+    img = np.asarray(getattr(skimage.data, name)())
+    if img.ndim == 2:  # grey-scale textures: the same picture in every channel
+        img = np.repeat(img[:, :, None], 3, axis=2)
+    return img
+
+
+def _tile_split(shape, tile, test_fraction, rng):
+    """Assign each tile of an image to train (False) or test (True)."""
+    rows, cols = shape[0] // tile, shape[1] // tile
+    n = rows * cols
+    n_test = max(1, round(test_fraction * n))
+    is_test = np.zeros(n, dtype=bool)
+    is_test[rng.choice(n, size=n_test, replace=False)] = True
+    return is_test.reshape(rows, cols)
+
+
+def _crops(img, tiles, tile, size, n, rng):
+    """``n`` random ``size`` x ``size`` crops, each lying inside one of the given tiles."""
+    which = rng.integers(0, len(tiles), size=n)
+    ty, tx = tiles[which, 0] * tile, tiles[which, 1] * tile
+    y0 = ty + rng.integers(0, tile - size + 1, size=n)
+    x0 = tx + rng.integers(0, tile - size + 1, size=n)
+    offs = np.arange(size)
+    rows = (y0[:, None] + offs)[:, :, None]
+    cols = (x0[:, None] + offs)[:, None, :]
+    return img[rows, cols], np.stack([y0, x0], axis=1)  # (n, size, size, 3), (n, 2)
+
+
+def photo_patches(
+    size: int = 32,
+    n_train: int = 8000,
+    n_test: int = 2000,
+    *,
+    photos: tuple[str, ...] = PHOTOS,
+    test_fraction: float = 0.25,
+    seed: int = 0,
+) -> Dataset:
+    """Random crops of bundled colour photographs; the label says which photograph.
+
+    Each photograph is cut into square tiles of side ``2 * size``; a fixed-seed random
+    ``test_fraction`` of the tiles supplies the test crops and the rest the training crops, and
+    every crop lies inside a single tile. No test pixel is ever seen in training.
+    ``parts_train["origin"]`` and ``parts_test["origin"]`` hold each crop's top-left corner
+    (row, column) in its photograph.
+    """
+    if size < 4:
+        raise ValueError(f"size must be at least 4 pixels, got {size}.")
+    rng = np.random.default_rng(seed)
+    tile = 2 * size
+    per_class = [n_train // len(photos) + (i < n_train % len(photos)) for i in range(len(photos))]
+    per_class_test = [
+        n_test // len(photos) + (i < n_test % len(photos)) for i in range(len(photos))
+    ]
+    xs_train, ys_train, xs_test, ys_test, at_train, at_test = [], [], [], [], [], []
+    for label, name in enumerate(photos):
+        img = photo(name)
+        is_test = _tile_split(img.shape, tile, test_fraction, rng)
+        for split, count, xs, ys, at in (
+            (False, per_class[label], xs_train, ys_train, at_train),
+            (True, per_class_test[label], xs_test, ys_test, at_test),
+        ):
+            crops, origins = _crops(img, np.argwhere(is_test == split), tile, size, count, rng)
+            xs.append(crops)
+            ys.append(np.full(count, label))
+            at.append(origins)
+
+    def to_tensor(parts):
+        x = torch.from_numpy(np.concatenate(parts)).permute(0, 3, 1, 2).float() / 255.0
+        return x.contiguous()
+
+    return _standardised(
+        f"photo_patches(size={size}, seed={seed})",
+        to_tensor(xs_train),
+        torch.from_numpy(np.concatenate(ys_train)).long(),
+        to_tensor(xs_test),
+        torch.from_numpy(np.concatenate(ys_test)).long(),
+        photos,
+        parts_train={"origin": torch.from_numpy(np.concatenate(at_train)).long()},
+        parts_test={"origin": torch.from_numpy(np.concatenate(at_test)).long()},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Digits
+# ---------------------------------------------------------------------------------------------
+
+
+def digits(size: int = 8, *, test_fraction: float = 0.3, seed: int = 0) -> Dataset:
+    """scikit-learn's 1,797 bundled handwritten digits (8x8), optionally resized to ``size``.
+
+    The split is stratified by class with a fixed seed.
+    """
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    bunch = load_digits()
+    x = torch.from_numpy(bunch.images).float().unsqueeze(1) / 16.0
+    if size != 8:
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+        x = x.clamp(0, 1)
+    y = torch.from_numpy(bunch.target).long()
+    idx_train, idx_test = train_test_split(
+        np.arange(len(y)), test_size=test_fraction, random_state=seed, stratify=bunch.target
+    )
+    idx_train, idx_test = torch.from_numpy(idx_train), torch.from_numpy(idx_test)
+    return _standardised(
+        f"digits(size={size}, seed={seed})",
+        x[idx_train],
+        y[idx_train],
+        x[idx_test],
+        y[idx_test],
+        [str(d) for d in range(10)],
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Shapes: a compositional dataset with ground-truth parts
+# ---------------------------------------------------------------------------------------------
+
+
+def _polygon(points, closed=True):
+    pts = list(points)
+    ends = pts[1:] + pts[:1] if closed else pts[1:]
+    return [(*a, *b) for a, b in zip(pts, ends, strict=False)]
+
+
+def _arc(start, stop, n):
+    t = np.linspace(start, stop, n + 1)
+    return _polygon(zip(np.cos(t), np.sin(t), strict=True), closed=False)
+
+
+# Each class: its segments in unit coordinates, and the parts it contains.
+_TEMPLATES = {
+    "square": (_polygon([(-0.75, -0.75), (0.75, -0.75), (0.75, 0.75), (-0.75, 0.75)]), {"corner"}),
+    "triangle": (
+        _polygon([(math.cos(a), math.sin(a)) for a in np.radians([90, 210, 330])]),
+        {"corner"},
+    ),
+    "circle": (_arc(0, 2 * math.pi, 20), {"curve"}),
+    "plus": ([(-1, 0, 1, 0), (0, -1, 0, 1)], {"junction"}),
+    "tee": ([(-0.8, -0.8, 0.8, -0.8), (0, -0.8, 0, 1)], {"junction"}),
+    "ell": ([(-0.7, -0.9, -0.7, 0.7), (-0.7, 0.7, 0.9, 0.7)], {"corner"}),
+    "arc": (_arc(0, math.pi, 10), {"curve"}),
+    "bars": ([(-0.85, -0.45, 0.85, -0.45), (-0.85, 0.45, 0.85, 0.45)], set()),
+}
+#: Class names of :func:`shapes`, in label order.
+SHAPE_CLASSES = tuple(_TEMPLATES)
+# Small clutter drawn beside the object, so that parts are not a function of the class.
+_DISTRACTORS = {
+    "corner": ([(-1, -1, -1, 1), (-1, 1, 1, 1)], {"corner"}),
+    "junction": ([(-1, -1, 1, -1), (0, -1, 0, 1)], {"junction"}),
+    "curve": (_arc(0, math.pi / 1.2, 6), {"curve"}),
+    "stroke": ([(-1, 0, 1, 0)], set()),
+}
+_PART_NAMES = ("corner", "junction", "curve")
+
+
+def _place(segments, scale, angle, centre):
+    s = np.asarray(segments, dtype=np.float64).reshape(-1, 2, 2)
+    c, si = math.cos(angle), math.sin(angle)
+    rot = np.array([[c, -si], [si, c]])
+    return (s @ rot.T * scale + centre).reshape(-1, 4)
+
+
+def _render(segments, size, width):
+    """Anti-aliased strokes; also the orientation (0..3, in 45-degree bins) of the nearest stroke.
+
+    ``segments``: (N, S, 4) padded with NaN; ``width``: (N,) stroke widths in pixels.
+    """
+    n, s_max, _ = segments.shape
+    centres = torch.arange(size, dtype=torch.float32) + 0.5
+    py = centres.repeat_interleave(size)[None]  # (1, P), row-major pixel centres
+    px = centres.repeat(size)[None]
+    best = torch.full((n, size * size), float("inf"))
+    theta = torch.zeros((n, size * size))
+    for k in range(s_max):
+        ax, ay, bx, by = (segments[:, k, i : i + 1] for i in range(4))  # (N, 1) each
+        dx, dy = bx - ax, by - ay
+        t = (((px - ax) * dx + (py - ay) * dy) / (dx * dx + dy * dy).clamp_min(1e-9)).clamp(0, 1)
+        d2 = (ax + t * dx - px).square() + (ay + t * dy - py).square()
+        closer = d2 < best  # False for padding (NaN)
+        best = torch.where(closer, d2, best)
+        theta = torch.where(closer, torch.atan2(dy, dx), theta)
+    best = best.sqrt()
+    ink = (1.0 - (best - width[:, None] / 2)).clamp(0, 1)
+    orientation = torch.round((theta % math.pi) / (math.pi / 4)).long() % 4
+    return ink.view(n, size, size), orientation.view(n, size, size)
+
+
+def _orientation_grid(ink, orientation, cells):
+    """Dominant stroke orientation in each cell of a ``cells`` x ``cells`` grid; 4 = empty."""
+    n, size, _ = ink.shape
+    c = size // cells
+    inked = ink > 0.5
+    onehot = F.one_hot(orientation, 4).float() * inked[..., None]
+    counts = onehot.view(n, cells, c, cells, c, 4).sum(dim=(2, 4))  # (N, cells, cells, 4)
+    label = counts.argmax(-1)
+    label[counts.sum(-1) < c / 2] = 4
+    return label
+
+
+def shapes(
+    n_train: int = 8000,
+    n_test: int = 2000,
+    *,
+    size: int = 32,
+    distractors: int = 2,
+    noise: float = 0.05,
+    seed: int = 0,
+) -> Dataset:
+    """Generated line drawings built from parts, with the ground truth of every level.
+
+    An image holds one object -- a square, triangle, circle, plus, tee, ell, arc or pair of
+    bars, randomly placed, scaled and rotated -- and up to ``distractors`` small pieces of
+    clutter (a corner, a junction, a curve or a stroke), so that which parts an image contains
+    is not a function of its class. The three levels of the hierarchy are returned in
+    ``parts_train`` / ``parts_test``:
+
+    * ``orientation``: (N, 4, 4) dominant stroke orientation in each cell of a 4x4 grid, in
+      45-degree bins (0 = horizontal, 1 = 45 degrees, 2 = vertical, 3 = 135 degrees;
+      4 = no stroke);
+    * ``corner``, ``junction``, ``curve``: (N,) 1 if the image contains that part;
+    * the object class is the label ``y``.
+
+    Train and test images are drawn from disjoint random streams of the same seed.
+    """
+    rng = np.random.default_rng(seed)
+    n = n_train + n_test
+    labels = rng.integers(0, len(SHAPE_CLASSES), size=n)
+    all_segments, has = [], np.zeros((n, len(_PART_NAMES)), dtype=np.int64)
+    for i, label in enumerate(labels):
+        segs, parts = _TEMPLATES[SHAPE_CLASSES[label]]
+        scale = rng.uniform(0.24, 0.34) * size
+        reach = scale * np.linalg.norm(np.asarray(segs).reshape(-1, 2), axis=1).max()
+        centre = rng.uniform(reach + 1, size - reach - 1, size=2)
+        placed = [_place(segs, scale, rng.uniform(0, 2 * math.pi), centre)]
+        present = set(parts)
+        for _ in range(rng.integers(0, distractors + 1)):
+            kind = list(_DISTRACTORS)[rng.integers(0, len(_DISTRACTORS))]
+            dsegs, dparts = _DISTRACTORS[kind]
+            dscale = rng.uniform(0.08, 0.11) * size
+            placed.append(
+                _place(
+                    dsegs,
+                    dscale,
+                    rng.uniform(0, 2 * math.pi),
+                    rng.uniform(2 * dscale, size - 2 * dscale, size=2),
+                )
+            )
+            present |= dparts
+        all_segments.append(np.concatenate(placed))
+        has[i] = [name in present for name in _PART_NAMES]
+    s_max = max(len(s) for s in all_segments)
+    padded = np.full((n, s_max, 4), np.nan, dtype=np.float32)
+    for i, s in enumerate(all_segments):
+        padded[i, : len(s)] = s
+    width = torch.from_numpy(rng.uniform(1.2, 2.0, size=n).astype(np.float32))
+    segments = torch.from_numpy(padded)
+    inks, orients = [], []
+    for start in range(0, n, 2048):  # bounded memory
+        ink, orient = _render(segments[start : start + 2048], size, width[start : start + 2048])
+        inks.append(ink)
+        orients.append(_orientation_grid(ink, orient, 4))
+    ink, grid = torch.cat(inks), torch.cat(orients)
+    g = torch.Generator().manual_seed(seed)
+    x = (ink + noise * torch.randn(ink.shape, generator=g)).clamp(0, 1).unsqueeze(1)
+    y = torch.from_numpy(labels).long()
+    parts = {"orientation": grid}
+    parts.update({name: torch.from_numpy(has[:, j]) for j, name in enumerate(_PART_NAMES)})
+    tr, te = slice(0, n_train), slice(n_train, n)
+    return _standardised(
+        f"shapes(size={size}, distractors={distractors}, seed={seed})",
+        x[tr],
+        y[tr],
+        x[te],
+        y[te],
+        SHAPE_CLASSES,
+        parts_train={k: v[tr] for k, v in parts.items()},
+        parts_test={k: v[te] for k, v in parts.items()},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# One entry point, with the datasets a user may have on disk
+# ---------------------------------------------------------------------------------------------
+
+_OFFLINE = {"photo_patches": photo_patches, "digits": digits, "shapes": shapes}
+
+
+def load(name: str, *, root: str | os.PathLike | None = None, download: bool = False, **kwargs):
+    """Load a dataset by name.
+
+    ``photo_patches``, ``digits`` and ``shapes`` are built offline (keyword arguments go to
+    their functions). ``mnist`` and ``cifar10`` are read with torchvision from ``root``
+    (default: ``$LAYERWISE_DATA`` or ``~/.cache/layerwise/data``); they are downloaded only when
+    ``download=True``.
+    """
+    key = name.lower().replace("-", "_")
+    if key in _OFFLINE:
+        return _OFFLINE[key](**kwargs)
+    if key not in ("mnist", "cifar10"):
+        raise ValueError(
+            f"unknown dataset {name!r}; offline datasets: {', '.join(_OFFLINE)}; "
+            "on disk: mnist, cifar10."
+        )
+    import torchvision
+
+    root = Path(root or os.environ.get("LAYERWISE_DATA", "~/.cache/layerwise/data")).expanduser()
+    cls = torchvision.datasets.MNIST if key == "mnist" else torchvision.datasets.CIFAR10
+    try:
+        train = cls(root, train=True, download=download)
+        test = cls(root, train=False, download=download)
+    except RuntimeError as err:
+        raise FileNotFoundError(
+            f"{name} is not under {root}; pass download=True where there is a network, or use "
+            f"an offline dataset: {', '.join(_OFFLINE)}."
+        ) from err
+
+    def tensors(ds):
+        x = torch.as_tensor(np.asarray(ds.data)).float() / 255.0
+        x = x.unsqueeze(1) if x.dim() == 3 else x.permute(0, 3, 1, 2)
+        return x.contiguous(), torch.as_tensor(np.asarray(ds.targets)).long()
+
+    x_train, y_train = tensors(train)
+    x_test, y_test = tensors(test)
+    return _standardised(key, x_train, y_train, x_test, y_test, [str(c) for c in train.classes])

@@ -1,0 +1,141 @@
+"""Small networks with named layers, built from plain configuration objects.
+
+A configuration (:class:`CNNConfig`, :class:`MLPConfig`) is a frozen dataclass: it says
+everything that determines the architecture, so it can be printed on a page, hashed for the model
+cache and turned into a model with :meth:`~CNNConfig.build`. The models are
+:class:`torch.nn.Sequential` with readable names -- ``conv1``, ``relu1``, ``pool1``, ``conv2``,
+... ``fc`` -- so pages can say "the feature maps after ``relu2``" and feature extractors,
+receptive-field calculators and transfer experiments can address layers by name.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+__all__ = ["CNNConfig", "MLPConfig", "conv_layer_names"]
+
+
+@dataclass(frozen=True)
+class CNNConfig:
+    """A stack of convolution blocks followed by global average pooling and a linear classifier.
+
+    Block ``i`` (1-based) is ``conv{i}`` -> [``bn{i}``] -> ``relu{i}`` -> [``pool{i}``]: a
+    convolution with ``widths[i-1]`` filters of size ``kernel_sizes[i-1]`` (default 3) and
+    stride ``strides[i-1]`` (default 1) with "same" padding, optional batch normalisation, a
+    ReLU, and a 2x2 max-pool when ``pools[i-1]`` is true (default: every block).
+    Then ``gap`` (global average pool), ``flatten`` and ``fc``.
+
+    ``conv1_init_scale`` multiplies the first layer's initial weights. With batch normalisation
+    after ``conv1`` the scale does not change what the network computes, but a small start means
+    the trained filters show what the gradient put there rather than leftover initial noise.
+    """
+
+    in_channels: int = 3
+    num_classes: int = 10
+    widths: tuple[int, ...] = (32, 64, 128)
+    kernel_sizes: tuple[int, ...] | None = None
+    strides: tuple[int, ...] | None = None
+    pools: tuple[bool, ...] | None = None
+    batchnorm: bool = True
+    conv1_init_scale: float = 1.0
+
+    def __post_init__(self):
+        n = len(self.widths)
+        if n == 0:
+            raise ValueError("a CNN needs at least one convolution: widths is empty.")
+        for name in ("kernel_sizes", "strides", "pools"):
+            value = getattr(self, name)
+            if value is not None and len(value) != n:
+                raise ValueError(
+                    f"{name} has {len(value)} entries but widths has {n}; give one per layer."
+                )
+
+    @property
+    def depth(self) -> int:
+        return len(self.widths)
+
+    def build(self) -> nn.Sequential:
+        """A freshly initialised model (seed the global RNG first for reproducible weights)."""
+        kernel_sizes = self.kernel_sizes or (3,) * self.depth
+        strides = self.strides or (1,) * self.depth
+        pools = self.pools if self.pools is not None else (True,) * self.depth
+        layers: list[tuple[str, nn.Module]] = []
+        channels = self.in_channels
+        for i, (width, k, s, pool) in enumerate(
+            zip(self.widths, kernel_sizes, strides, pools, strict=True), start=1
+        ):
+            layers.append(
+                (f"conv{i}", nn.Conv2d(channels, width, k, stride=s, padding=k // 2, bias=True))
+            )
+            if self.batchnorm:
+                layers.append((f"bn{i}", nn.BatchNorm2d(width)))
+            layers.append((f"relu{i}", nn.ReLU()))
+            if pool:
+                layers.append((f"pool{i}", nn.MaxPool2d(2)))
+            channels = width
+        layers += [
+            ("gap", nn.AdaptiveAvgPool2d(1)),
+            ("flatten", nn.Flatten()),
+            ("fc", nn.Linear(channels, self.num_classes)),
+        ]
+        model = nn.Sequential(OrderedDict(layers))
+        if self.conv1_init_scale != 1.0:
+            with torch.no_grad():
+                model.conv1.weight.mul_(self.conv1_init_scale)
+        model.config = self
+        return model
+
+    def to_dict(self) -> dict:
+        return {"type": type(self).__name__, **asdict(self)}
+
+
+@dataclass(frozen=True)
+class MLPConfig:
+    """A fully connected network: ``flatten`` -> (``fc{i}`` -> ``act{i}``)* -> ``out``.
+
+    ``in_features`` is the number of input values (pixels x channels); ``activation`` is
+    ``"relu"``, ``"sigmoid"`` or ``"tanh"``.
+    """
+
+    in_features: int = 64
+    num_classes: int = 10
+    hidden: tuple[int, ...] = (25, 15)
+    activation: str = "relu"
+
+    def __post_init__(self):
+        if self.activation not in _ACTIVATIONS:
+            raise ValueError(
+                f"activation {self.activation!r} is not one of {', '.join(_ACTIVATIONS)}."
+            )
+
+    @property
+    def depth(self) -> int:
+        return len(self.hidden)
+
+    def build(self) -> nn.Sequential:
+        """A freshly initialised model (seed the global RNG first for reproducible weights)."""
+        layers: list[tuple[str, nn.Module]] = [("flatten", nn.Flatten())]
+        features = self.in_features
+        for i, width in enumerate(self.hidden, start=1):
+            layers.append((f"fc{i}", nn.Linear(features, width)))
+            layers.append((f"act{i}", _ACTIVATIONS[self.activation]()))
+            features = width
+        layers.append(("out", nn.Linear(features, self.num_classes)))
+        model = nn.Sequential(OrderedDict(layers))
+        model.config = self
+        return model
+
+    def to_dict(self) -> dict:
+        return {"type": type(self).__name__, **asdict(self)}
+
+
+_ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
+
+
+def conv_layer_names(model: nn.Module) -> list[str]:
+    """Names of the model's :class:`~torch.nn.Conv2d` layers in order (``conv1``, ...)."""
+    return [name for name, m in model.named_modules() if isinstance(m, nn.Conv2d)]

@@ -1,0 +1,105 @@
+"""Where and how experiments run: the device, the seed, and the build profile.
+
+Everything that depends on the machine or on how big a build should be is read here, in one
+place, so that a page says ``runtime.pick(quick=..., default=..., full=...)`` and never reads an
+environment variable itself.
+
+Environment variables
+---------------------
+``LAYERWISE_DEVICE``
+    Force a device (``cpu``, ``cuda``, ``cuda:1``, ``mps``). Default: CUDA, then MPS, then CPU.
+``LAYERWISE_PROFILE``
+    ``quick`` (smoke-test sizes), ``default`` (the published site on a laptop CPU) or ``full``
+    (more seeds and data, for a GPU build).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from typing import TypeVar
+
+import numpy as np
+import torch
+
+__all__ = ["PROFILES", "device", "pick", "profile", "seed_everything"]
+
+PROFILES = ("quick", "default", "full")
+
+T = TypeVar("T")
+
+
+def profile() -> str:
+    """The build profile named by ``LAYERWISE_PROFILE`` (``default`` when unset).
+
+    Raises
+    ------
+    ValueError
+        If the variable names a profile that does not exist.
+    """
+    name = os.environ.get("LAYERWISE_PROFILE", "default").strip().lower() or "default"
+    if name not in PROFILES:
+        raise ValueError(
+            f"LAYERWISE_PROFILE={name!r} is not a build profile; use one of {', '.join(PROFILES)}."
+        )
+    return name
+
+
+def pick(*, quick: T, default: T, full: T) -> T:
+    """Return the value for the current build profile.
+
+    Pages state their sizes with this, so one line shows what each profile does::
+
+        n_train = runtime.pick(quick=800, default=6000, full=30000)
+    """
+    return {"quick": quick, "default": default, "full": full}[profile()]
+
+
+def device() -> torch.device:
+    """The device experiments run on: ``LAYERWISE_DEVICE`` if set, else CUDA, MPS, then CPU.
+
+    Raises
+    ------
+    ValueError
+        If ``LAYERWISE_DEVICE`` names a device that is not available on this machine.
+    """
+    requested = os.environ.get("LAYERWISE_DEVICE", "").strip()
+    if requested:
+        try:
+            dev = torch.device(requested)
+        except RuntimeError as err:
+            raise ValueError(
+                f"LAYERWISE_DEVICE={requested!r} is not a device name; use cpu, cuda or mps."
+            ) from err
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                f"LAYERWISE_DEVICE={requested!r} but PyTorch sees no CUDA device; unset it to "
+                "run on the CPU."
+            )
+        if dev.type == "mps" and not torch.backends.mps.is_available():
+            raise ValueError(f"LAYERWISE_DEVICE={requested!r} but MPS is not available here.")
+        return dev
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int = 0, *, deterministic: bool = True) -> torch.Generator:
+    """Seed Python, NumPy and PyTorch (all devices) and, by default, ask for deterministic kernels.
+
+    Returns a :class:`torch.Generator` on the CPU seeded with ``seed``, for code that wants its
+    own stream of random numbers rather than the global one.
+    """
+    if deterministic:
+        # cuBLAS needs this set before its first use to be deterministic.
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
+    random.seed(seed)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 - seeding the legacy global generator
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    generator = torch.Generator()
+    generator.manual_seed(seed)
+    return generator

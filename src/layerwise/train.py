@@ -1,0 +1,328 @@
+"""Training on in-memory tensors, with a cache of trained models.
+
+:func:`fit` builds a model from its configuration, trains it on a :class:`~layerwise.data.Dataset`
+that stays on the device for the whole run (batches are index slices; no per-sample Python), and
+returns the model with its per-epoch history. A trained model is saved in the model cache under a
+key that covers everything that determines the result -- model and training configuration, the
+data's fingerprint, the seed, the starting weights, the library code that trains it, the PyTorch
+version and the device type -- so pages that need the same network share one training run, and
+any change retrains. Entries are plain tensors loaded with ``weights_only=True`` (no arbitrary
+pickle); an unreadable entry is reported and retrained.
+
+The cache lives in ``$LAYERWISE_CACHE`` (default ``~/.cache/layerwise/models``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import runtime
+from .data import Dataset
+
+__all__ = ["FitResult", "TrainConfig", "cache_dir", "evaluate", "fit"]
+
+_CACHE_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train: optimiser, schedule and augmentation.
+
+    ``optimizer`` is ``"adamw"`` or ``"sgd"`` (with Nesterov momentum 0.9); the learning rate
+    follows a one-cycle schedule peaking at ``lr`` when ``schedule="onecycle"``, or stays at
+    ``lr`` with ``"constant"``. ``augment`` names augmentations joined by ``+``: ``"flip"``
+    mirrors a random half of the images left-right; ``"color"`` multiplies each channel of each
+    image by a random gain and adds a random offset, so that colour alone is an unreliable cue.
+    """
+
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 3e-3
+    weight_decay: float = 5e-4
+    optimizer: str = "adamw"
+    schedule: str = "onecycle"
+    augment: str | None = None
+    label_smoothing: float = 0.0
+
+    def __post_init__(self):
+        if self.optimizer not in ("adamw", "sgd"):
+            raise ValueError(f"optimizer must be 'adamw' or 'sgd', got {self.optimizer!r}.")
+        if self.schedule not in ("onecycle", "constant"):
+            raise ValueError(f"schedule must be 'onecycle' or 'constant', got {self.schedule!r}.")
+        unknown = set((self.augment or "flip").split("+")) - {"flip", "color"}
+        if unknown:
+            raise ValueError(
+                f"augment {self.augment!r} names unknown augmentations {sorted(unknown)}; "
+                "use 'flip', 'color' or 'flip+color'."
+            )
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError("epochs and batch_size must be positive.")
+
+
+@dataclass
+class FitResult:
+    """A trained model, its per-epoch history and whether it came from the cache."""
+
+    model: nn.Module
+    history: dict[str, list[float]] = field(default_factory=dict)
+    from_cache: bool = False
+    key: str = ""
+
+    @property
+    def test_accuracy(self) -> float:
+        return self.history["test_acc"][-1]
+
+    @property
+    def train_accuracy(self) -> float:
+        return self.history["train_acc"][-1]
+
+
+def cache_dir() -> Path:
+    """The model cache folder: ``$LAYERWISE_CACHE`` or ``~/.cache/layerwise/models``."""
+    return Path(os.environ.get("LAYERWISE_CACHE", "~/.cache/layerwise/models")).expanduser()
+
+
+def _code_fingerprint() -> str:
+    """Hash of the library code that decides what a trained model looks like."""
+    here = Path(__file__).parent
+    h = hashlib.sha256()
+    for name in ("train.py", "models.py", "runtime.py"):
+        h.update((here / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _state_fingerprint(state: dict[str, torch.Tensor] | None) -> str | None:
+    if state is None:
+        return None
+    h = hashlib.sha256()
+    for name in sorted(state):
+        h.update(name.encode())
+        h.update(state[name].detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def _cache_key(config, data, train, seed, init_state, freeze, device) -> str:
+    spec = {
+        "model": config.to_dict(),
+        "train": asdict(train),
+        "data": data.fingerprint,
+        "seed": seed,
+        "init": _state_fingerprint(init_state),
+        "freeze": sorted(freeze),
+        "code": _code_fingerprint(),
+        "torch": torch.__version__,
+        "device": device.type,
+    }
+    return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+
+def _load(path: Path, model: nn.Module):
+    """The cached history, with the weights loaded into ``model``; None if absent or unreadable."""
+    if not path.exists():
+        return None
+    try:
+        entry = torch.load(path, map_location="cpu", weights_only=True)
+        if entry.get("format") != _CACHE_FORMAT:
+            raise ValueError(f"cache format {entry.get('format')!r}")
+        model.load_state_dict(entry["state_dict"])
+        return {k: [float(v) for v in vals] for k, vals in entry["history"].items()}
+    except Exception as err:  # a truncated file, another format, foreign keys...
+        warnings.warn(
+            f"model cache entry {path.name} is unreadable "
+            f"({type(err).__name__}: {(str(err).splitlines() or [''])[0]}); "
+            "retraining it.",
+            stacklevel=3,
+        )
+        path.unlink(missing_ok=True)
+        return None
+
+
+def _save(path: Path, model: nn.Module, history: dict[str, list[float]]):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    torch.save({"format": _CACHE_FORMAT, "state_dict": state, "history": history}, tmp)
+    os.replace(tmp, path)  # atomic: readers never see a half-written entry
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024):
+    """Mean cross-entropy loss and accuracy of ``model`` on ``(x, y)`` (in eval mode)."""
+    was_training = model.training
+    model.eval()
+    dev = next(model.parameters()).device
+    loss, correct = torch.zeros((), device=dev), torch.zeros((), device=dev)
+    for i in range(0, len(y), batch_size):
+        xb, yb = x[i : i + batch_size].to(dev), y[i : i + batch_size].to(dev)
+        out = model(xb)
+        loss += F.cross_entropy(out, yb, reduction="sum")
+        correct += (out.argmax(1) == yb).sum()
+    model.train(was_training)
+    return loss.item() / len(y), correct.item() / len(y)
+
+
+def _optimizer(model, train: TrainConfig, steps: int):
+    params = [p for p in model.parameters() if p.requires_grad]
+    if train.optimizer == "adamw":
+        opt = torch.optim.AdamW(params, lr=train.lr, weight_decay=train.weight_decay)
+    else:
+        opt = torch.optim.SGD(
+            params, lr=train.lr, momentum=0.9, nesterov=True, weight_decay=train.weight_decay
+        )
+    if train.schedule == "onecycle":
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=train.lr, total_steps=steps)
+    else:
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
+    return opt, sched
+
+
+def _freeze(model: nn.Module, freeze) -> None:
+    names = dict(model.named_children())
+    for name in freeze:
+        if name not in names:
+            raise ValueError(f"cannot freeze {name!r}: the model's layers are {', '.join(names)}.")
+        for p in names[name].parameters():
+            p.requires_grad_(False)
+
+
+def _train(model, data, train, seed, device, frozen):
+    x, y = data.x_train.to(device), data.y_train.to(device)
+    x_test, y_test = data.x_test.to(device), data.y_test.to(device)
+    n = len(y)
+    steps_per_epoch = (n + train.batch_size - 1) // train.batch_size
+    opt, sched = _optimizer(model, train, train.epochs * steps_per_epoch)
+    g = torch.Generator().manual_seed(seed)
+    history: dict[str, list[float]] = {"train_loss": [], "train_acc": [], "test_acc": []}
+    try:
+        from tqdm.auto import tqdm
+
+        epochs = tqdm(range(train.epochs), disable=not sys.stderr.isatty(), leave=False)
+    except ImportError:  # pragma: no cover - tqdm is a dependency, but keep training without it
+        epochs = range(train.epochs)
+    for _ in epochs:
+        model.train()
+        # Frozen layers stay in eval mode: their batch-norm statistics do not move either.
+        for name in frozen:
+            getattr(model, name).eval()
+        order = torch.randperm(n, generator=g).to(device)
+        augment = set((train.augment or "").split("+"))
+        flips = (torch.rand(n, generator=g) < 0.5).to(device) if "flip" in augment else None
+        if "color" in augment:
+            c = x.shape[1]
+            gains = torch.exp(0.4 * torch.randn(n, c, 1, 1, generator=g)).to(device)
+            shifts = (0.4 * torch.randn(n, c, 1, 1, generator=g)).to(device)
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device)
+        for i in range(0, n, train.batch_size):
+            idx = order[i : i + train.batch_size]
+            xb, yb = x[idx], y[idx]
+            if flips is not None:
+                xb = torch.where(flips[idx, None, None, None], xb.flip(-1), xb)
+            if "color" in augment:
+                xb = xb * gains[idx] + shifts[idx]
+            out = model(xb)
+            loss = F.cross_entropy(out, yb, label_smoothing=train.label_smoothing)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            loss_sum += loss.detach() * len(idx)
+            correct += (out.detach().argmax(1) == yb).sum()
+        history["train_loss"].append(loss_sum.item() / n)
+        history["train_acc"].append(correct.item() / n)
+        history["test_acc"].append(evaluate(model, x_test, y_test)[1])
+    model.eval()
+    return history
+
+
+def fit(
+    config,
+    data: Dataset,
+    train: TrainConfig | None = None,
+    *,
+    seed: int = 0,
+    init_state: dict[str, torch.Tensor] | None = None,
+    freeze: tuple[str, ...] = (),
+    cache: bool = True,
+    device: torch.device | str | None = None,
+    verbose: bool = True,
+) -> FitResult:
+    """Build ``config``'s model with ``seed`` and train it on ``data`` (or load it from the cache).
+
+    Parameters
+    ----------
+    config
+        A model configuration with ``build()`` and ``to_dict()``, e.g.
+        :class:`~layerwise.models.CNNConfig`.
+    data
+        The dataset; its training split is used for training, its test split for the
+        per-epoch test accuracy in the history.
+    train
+        Optimiser, schedule and augmentation (defaults: :class:`TrainConfig`).
+    seed
+        Seeds the initial weights, the batch order and the augmentation.
+    init_state
+        Weights to load after building (a partial state dict is allowed), e.g. layers copied
+        from another network.
+    freeze
+        Names of top-level layers whose parameters are not trained.
+    cache
+        Look the result up in, and save it to, the model cache.
+    device
+        Where to train (default: :func:`layerwise.runtime.device`).
+    verbose
+        Print one line saying what was trained (or loaded) and how well it does.
+
+    Returns
+    -------
+    FitResult
+        The model in eval mode on ``device``, and its history: per-epoch ``train_loss``,
+        ``train_acc`` and ``test_acc``.
+    """
+    train = train or TrainConfig()
+    device = torch.device(device) if device is not None else runtime.device()
+    runtime.seed_everything(seed)
+    model = config.build()
+    if init_state is not None:
+        missing = set(init_state) - set(model.state_dict())
+        if missing:
+            raise ValueError(f"init_state has weights the model lacks: {sorted(missing)}.")
+        model.load_state_dict(init_state, strict=False)
+    _freeze(model, freeze)
+    key = _cache_key(config, data, train, seed, init_state, freeze, device)
+    path = cache_dir() / f"{key}.pt"
+    history = _load(path, model) if cache else None
+    from_cache = history is not None
+    model.to(device)
+    started = time.perf_counter()
+    if not from_cache:
+        history = _train(model, data, train, seed, device, freeze)
+        if cache:
+            _save(path, model, history)
+    model.eval()
+    if verbose:
+        how = (
+            "loaded from the model cache"
+            if from_cache
+            else (
+                f"trained {train.epochs} epochs on {len(data.y_train)} images in "
+                f"{time.perf_counter() - started:.1f} s on {device.type}"
+            )
+        )
+        print(
+            f"{type(config).__name__} (seed {seed}): {how}; "
+            f"train accuracy {history['train_acc'][-1]:.3f}, "
+            f"test accuracy {history['test_acc'][-1]:.3f}"
+        )
+    return FitResult(model=model, history=history, from_cache=from_cache, key=key)

@@ -1,0 +1,143 @@
+"""Checks of the built site: every page there, every example executed, no broken links."""
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+pytestmark = pytest.mark.site
+
+ROOT = Path(__file__).resolve().parents[2]
+GALLERY = ROOT / "gallery"
+EXAMPLES = sorted(GALLERY.glob("*/plot_*.py"))
+
+
+class Page(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.links: list[tuple[str, str]] = []  # (tag, url)
+        self.ids: set[str] = set()
+        self.images: list[dict] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.add(attrs["id"])
+        if tag == "a" and attrs.get("name"):
+            self.ids.add(attrs["name"])
+        for key in ("href", "src"):
+            if attrs.get(key) and tag in ("a", "img", "link", "script"):
+                self.links.append((tag, attrs[key]))
+        if tag == "img":
+            self.images.append(attrs)
+
+
+def parse(path: Path) -> Page:
+    page = Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    return page
+
+
+def html_pages(site):
+    return sorted(p for p in site.rglob("*.html") if "_static" not in p.parts)
+
+
+def example_page(site, example: Path) -> Path:
+    return site / "auto_examples" / example.parent.name / f"{example.stem}.html"
+
+
+def test_there_are_examples():
+    assert len(EXAMPLES) >= 2
+
+
+@pytest.mark.parametrize(
+    "page",
+    ["index.html", "api.html", "references.html", "search.html", "genindex.html"],
+)
+def test_main_pages_exist(site, page):
+    assert (site / page).is_file()
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_every_example_has_a_page_with_figures_and_downloads(site, example):
+    page = example_page(site, example)
+    assert page.is_file(), f"{example.name} has no page"
+    parsed = parse(page)
+    figures = [img for img in parsed.images if "sphx_glr_" + example.stem in img.get("src", "")]
+    assert figures, f"{page.name} shows no figure drawn by its example"
+    for img in figures:
+        target = (page.parent / unquote(img["src"])).resolve()
+        assert target.is_file() and target.stat().st_size > 5_000, img["src"]
+    downloads = {Path(url).name for _, url in parsed.links if "_downloads" in url}
+    assert {f"{example.stem}.py", f"{example.stem}.ipynb"} <= downloads
+    assert f"{example.parent.name}_python.zip" in {
+        Path(url).name
+        for p in [site / "auto_examples" / example.parent.name / "index.html"]
+        for _, url in parse(p).links
+    }
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_every_example_really_ran(site, example):
+    """Sphinx-Gallery's timing table lists each example with a non-zero run time."""
+    table = (site / "auto_examples" / example.parent.name / "sg_execution_times.html").read_text()
+    row = re.search(
+        rf"{re.escape(example.stem)}\.py.*?<td><p>(\d\d):(\d\d)\.(\d\d\d)</p></td>", table, re.S
+    )
+    assert row, f"{example.name} missing from the execution-time table"
+    minutes, seconds, millis = map(int, row.groups())
+    assert minutes * 60_000 + seconds * 1000 + millis > 0, f"{example.name} ran in 0 s"
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_notebooks_install_the_library_first(site, example):
+    notebook = next(site.glob(f"_downloads/*/{example.stem}.ipynb"))
+    cells = json.loads(notebook.read_text())["cells"]
+    first_code = next(c for c in cells if c["cell_type"] == "code")
+    assert "%pip install" in "".join(first_code["source"])
+    assert "layerwise-" in "".join(first_code["source"])
+
+
+def test_the_library_wheel_is_published(site):
+    assert list(site.glob("layerwise-*.whl")), "the site does not carry the layerwise wheel"
+
+
+def test_no_broken_internal_links_or_anchors(site):
+    pages = html_pages(site)
+    ids = {p.resolve(): parse(p).ids for p in pages}
+    broken = []
+    for page in pages:
+        for tag, url in parse(page).links:
+            parts = urlsplit(url)
+            if parts.scheme or url.startswith("//") or url.startswith("mailto:"):
+                continue
+            target = (
+                (page.parent / unquote(parts.path)).resolve() if parts.path else page.resolve()
+            )
+            if not target.exists():
+                broken.append(f"{page.relative_to(site)}: {url}")
+            elif parts.fragment and target.suffix == ".html" and tag == "a":
+                if target not in ids:
+                    ids[target] = parse(target).ids
+                if unquote(parts.fragment) not in ids[target]:
+                    broken.append(f"{page.relative_to(site)}: {url} (no such anchor)")
+    assert not broken, "\n".join(broken[:30])
+
+
+def test_pages_load_nothing_from_other_hosts(site):
+    """Scripts, styles and images are all served by the site itself."""
+    remote = []
+    for page in html_pages(site):
+        for tag, url in parse(page).links:
+            if tag in ("script", "link", "img") and urlsplit(url).scheme in ("http", "https"):
+                remote.append(f"{page.relative_to(site)}: <{tag}> {url}")
+    assert not remote, "\n".join(remote[:20])
+
+
+def test_landing_page_links_every_chapter(site):
+    links = {url for _, url in parse(site / "index.html").links}
+    for chapter in sorted(p.name for p in GALLERY.iterdir() if p.is_dir()):
+        assert any(f"auto_examples/{chapter}/index.html" in url for url in links), chapter

@@ -1,0 +1,23 @@
+import torch
+
+from layerwise import plot
+
+
+def test_filter_images_keep_zero_grey_and_sign():
+    w = torch.zeros(2, 3, 3, 3)
+    w[0, :, 0, 0] = 2.0
+    w[0, :, 2, 2] = -1.0
+    w[1, 0] = 1.0  # filter 1: only the red channel
+    img = plot.filter_images(w)
+    assert img.shape == (2, 3, 3, 3)
+    assert img[0, 1, 1].tolist() == [0.5, 0.5, 0.5]
+    assert img[0, 0, 0].tolist() == [1.0, 1.0, 1.0]
+    assert img[0, 2, 2].tolist() == [0.25, 0.25, 0.25]
+    assert img[1, 0, 0].tolist() == [1.0, 0.5, 0.5]
+
+
+def test_grids_have_one_axis_per_image():
+    fig = plot.filter_grid(torch.randn(10, 3, 5, 5), ncols=4)
+    assert len([ax for ax in fig.axes if ax.images]) == 10
+    fig = plot.feature_map_grid(torch.rand(16, 8, 8), n=8, ncols=8, title="t")
+    assert len([ax for ax in fig.axes if ax.images]) == 8

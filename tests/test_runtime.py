@@ -1,0 +1,47 @@
+import numpy as np
+import pytest
+import torch
+
+from layerwise import runtime
+
+
+def test_profile_defaults_and_picks(monkeypatch):
+    monkeypatch.delenv("LAYERWISE_PROFILE")
+    assert runtime.profile() == "default"
+    assert runtime.pick(quick=1, default=2, full=3) == 2
+    monkeypatch.setenv("LAYERWISE_PROFILE", "FULL")
+    assert runtime.pick(quick=1, default=2, full=3) == 3
+
+
+def test_unknown_profile_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("LAYERWISE_PROFILE", "fast")
+    with pytest.raises(ValueError, match="not a build profile.*quick, default, full"):
+        runtime.profile()
+
+
+def test_device_override(monkeypatch):
+    monkeypatch.setenv("LAYERWISE_DEVICE", "cpu")
+    assert runtime.device() == torch.device("cpu")
+    monkeypatch.setenv("LAYERWISE_DEVICE", "tpu-please")
+    with pytest.raises(ValueError, match="not a device name"):
+        runtime.device()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_requesting_missing_cuda_says_so(monkeypatch):
+    monkeypatch.setenv("LAYERWISE_DEVICE", "cuda")
+    with pytest.raises(ValueError, match="no CUDA device"):
+        runtime.device()
+
+
+def test_seed_everything_repeats_every_generator():
+    def draw():
+        runtime.seed_everything(123)
+        import random
+
+        return random.random(), np.random.rand(), torch.rand(3)  # noqa: NPY002
+
+    a, b = draw(), draw()
+    assert a[0] == b[0] and a[1] == b[1] and torch.equal(a[2], b[2])
+    runtime.seed_everything(124)
+    assert not torch.equal(torch.rand(3), a[2])

@@ -1,0 +1,91 @@
+import pytest
+import torch
+
+from layerwise import data, models, train
+
+CONFIG = models.CNNConfig(in_channels=1, num_classes=10, widths=(8, 16), kernel_sizes=(3, 3))
+SCHEDULE = train.TrainConfig(epochs=4, batch_size=32, lr=2e-2)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return data.digits().subset(400, seed=0)
+
+
+def weights(model):
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def test_training_reduces_the_loss_and_learns(digits):
+    result = train.fit(CONFIG, digits, SCHEDULE, cache=False, verbose=False)
+    loss = result.history["train_loss"]
+    assert len(loss) == 4 and loss[-1] < 0.5 * loss[0]
+    assert result.test_accuracy > 0.5  # 10 classes: chance is 0.1
+
+
+def test_training_is_reproducible_with_a_seed(digits):
+    a = train.fit(CONFIG, digits, SCHEDULE, seed=1, cache=False, verbose=False)
+    b = train.fit(CONFIG, digits, SCHEDULE, seed=1, cache=False, verbose=False)
+    c = train.fit(CONFIG, digits, SCHEDULE, seed=2, cache=False, verbose=False)
+    assert a.history == b.history
+    assert all(torch.equal(v, weights(b.model)[k]) for k, v in weights(a.model).items())
+    assert not torch.equal(a.model.conv1.weight, c.model.conv1.weight)
+
+
+def test_cache_hits_and_misses(digits, capsys):
+    first = train.fit(CONFIG, digits, SCHEDULE)
+    second = train.fit(CONFIG, digits, SCHEDULE)
+    assert not first.from_cache and second.from_cache
+    assert second.key == first.key and second.history == first.history
+    assert torch.equal(first.model.conv1.weight, second.model.conv1.weight)
+    assert "loaded from the model cache" in capsys.readouterr().out
+
+    wider = models.CNNConfig(in_channels=1, num_classes=10, widths=(8, 24), kernel_sizes=(3, 3))
+    assert not train.fit(wider, digits, SCHEDULE, verbose=False).from_cache
+    longer = train.TrainConfig(epochs=5, batch_size=32, lr=2e-2)
+    assert not train.fit(CONFIG, digits, longer, verbose=False).from_cache
+    assert not train.fit(CONFIG, digits.subset(300), SCHEDULE, verbose=False).from_cache
+    assert not train.fit(CONFIG, digits, SCHEDULE, seed=9, verbose=False).from_cache
+
+
+def test_a_corrupt_cache_entry_is_retrained(digits):
+    first = train.fit(CONFIG, digits, SCHEDULE, verbose=False)
+    path = train.cache_dir() / f"{first.key}.pt"
+    path.write_bytes(b"not a torch file")
+    with pytest.warns(UserWarning, match="unreadable.*retraining"):
+        again = train.fit(CONFIG, digits, SCHEDULE, verbose=False)
+    assert not again.from_cache
+    assert torch.equal(again.model.conv1.weight, first.model.conv1.weight)
+    assert train.fit(CONFIG, digits, SCHEDULE, verbose=False).from_cache
+
+
+def test_cache_files_hold_plain_tensors(digits):
+    result = train.fit(CONFIG, digits, SCHEDULE, verbose=False)
+    entry = torch.load(train.cache_dir() / f"{result.key}.pt", weights_only=True)
+    assert set(entry) == {"format", "state_dict", "history"}
+
+
+def test_frozen_layers_do_not_move_and_the_rest_does(digits):
+    torch.manual_seed(0)
+    start = CONFIG.build().state_dict()
+    result = train.fit(CONFIG, digits, SCHEDULE, init_state=start, freeze=("conv1", "bn1"),
+                       cache=False, verbose=False)  # fmt: skip
+    end = result.model.state_dict()
+    for name in ("conv1.weight", "conv1.bias", "bn1.weight", "bn1.running_mean"):
+        assert torch.equal(end[name], start[name]), name
+    assert not torch.equal(end["conv2.weight"], start["conv2.weight"])
+    with pytest.raises(ValueError, match="cannot freeze 'conv9'"):
+        train.fit(CONFIG, digits, SCHEDULE, freeze=("conv9",), cache=False)
+
+
+def test_bad_training_options_are_rejected():
+    with pytest.raises(ValueError, match="unknown augmentations"):
+        train.TrainConfig(augment="rotate")
+    with pytest.raises(ValueError, match="optimizer"):
+        train.TrainConfig(optimizer="lion")
+
+
+def test_color_augmentation_trains(digits):
+    result = train.fit(CONFIG, digits, train.TrainConfig(epochs=1, augment="flip+color"),
+                       cache=False, verbose=False)  # fmt: skip
+    assert len(result.history["test_acc"]) == 1
