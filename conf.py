@@ -32,8 +32,10 @@ author = "The Layerwise developers"
 copyright = "2026, The Layerwise developers"
 version = release = layerwise.__version__
 # Where the site is served; downloaded notebooks install the wheel published next to it.
+# Set LAYERWISE_SITE_URL for a hosted build; the default is the local server of the README.
 SITE_URL = os.environ.get("LAYERWISE_SITE_URL", "http://127.0.0.1:8000/").rstrip("/") + "/"
-html_baseurl = SITE_URL
+if "LAYERWISE_SITE_URL" in os.environ:
+    html_baseurl = SITE_URL  # canonical links only for a real host
 
 extensions = [
     "myst_nb",
