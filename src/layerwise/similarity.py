@@ -1,0 +1,149 @@
+"""Comparing representations: CKA between two layers, and linear probes of one layer.
+
+* :func:`cka` -- centred kernel alignment (Kornblith et al., 2019): how similar two sets of
+  activations for the same inputs are, invariant to rotations and isotropic scaling of either,
+  with linear or RBF kernels and an optional debiased (U-statistic) estimator.
+* :func:`linear_probe` -- how well a linear classifier reads a label out of a layer's
+  activations: the standard way to ask "does this layer encode that property?".
+
+Both take activations with one row per input, of any shape after the first axis (they are
+flattened), as tensors or NumPy arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+__all__ = ["ProbeResult", "cka", "gram_linear", "gram_rbf", "linear_probe"]
+
+
+def _as_matrix(x) -> torch.Tensor:
+    t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
+    if t.dim() < 2:
+        raise ValueError(f"activations need one row per input; got shape {tuple(t.shape)}.")
+    return t.detach().to("cpu", torch.float64).flatten(1)
+
+
+def gram_linear(x) -> torch.Tensor:
+    """Linear kernel matrix ``X X^T`` of activations (one row per input)."""
+    x = _as_matrix(x)
+    return x @ x.T
+
+
+def gram_rbf(x, threshold: float = 1.0) -> torch.Tensor:
+    """Gaussian kernel matrix with bandwidth ``threshold`` times the median distance."""
+    x = _as_matrix(x)
+    dot = x @ x.T
+    sq = dot.diagonal()
+    sq_dist = (sq[:, None] + sq[None, :] - 2 * dot).clamp_min(0)
+    median = sq_dist.median()
+    return torch.exp(-sq_dist / (2 * threshold**2 * median))
+
+
+def _center(gram: torch.Tensor, debiased: bool) -> torch.Tensor:
+    gram = gram.clone()
+    n = gram.shape[0]
+    if debiased:
+        if n < 4:
+            raise ValueError("the debiased estimator needs at least 4 inputs.")
+        gram.fill_diagonal_(0)
+        means = gram.sum(0) / (n - 2)
+        means -= means.sum() / (2 * (n - 1))
+        gram -= means[:, None] + means[None, :]
+        gram.fill_diagonal_(0)
+    else:
+        means = gram.mean(0)
+        means -= means.mean() / 2
+        gram -= means[:, None] + means[None, :]
+    return gram
+
+
+def cka(x, y, *, kernel: str = "linear", threshold: float = 1.0, debiased: bool = False) -> float:
+    """Centred kernel alignment between activations ``x`` and ``y`` of the same inputs.
+
+    Parameters
+    ----------
+    x, y
+        Activations with one row per input (same number of rows; any number of features).
+    kernel
+        ``"linear"`` or ``"rbf"``.
+    threshold
+        For ``"rbf"``: the bandwidth as a fraction of the median distance between inputs.
+    debiased
+        Use the unbiased HSIC estimator (less inflated for few inputs and many features).
+
+    Returns
+    -------
+    float
+        1 for representations equal up to rotation and scale; near 0 for unrelated ones.
+    """
+    if kernel not in ("linear", "rbf"):
+        raise ValueError(f"kernel must be 'linear' or 'rbf', got {kernel!r}.")
+    gx = gram_linear(x) if kernel == "linear" else gram_rbf(x, threshold)
+    gy = gram_linear(y) if kernel == "linear" else gram_rbf(y, threshold)
+    if gx.shape != gy.shape:
+        raise ValueError(f"x has {gx.shape[0]} inputs but y has {gy.shape[0]}; they must match.")
+    gx, gy = _center(gx, debiased), _center(gy, debiased)
+    return float((gx * gy).sum() / (gx.norm() * gy.norm()))
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """Accuracy of a linear probe on the data it was fitted to and on held-out data."""
+
+    train_accuracy: float
+    test_accuracy: float
+    chance: float
+
+    def __str__(self) -> str:
+        return (
+            f"train {self.train_accuracy:.3f}, test {self.test_accuracy:.3f} "
+            f"(chance {self.chance:.3f})"
+        )
+
+
+def linear_probe(
+    train_features,
+    train_labels,
+    test_features,
+    test_labels,
+    *,
+    l2: float = 1e-3,
+    max_iter: int = 200,
+) -> ProbeResult:
+    """Fit a multinomial logistic regression on ``train_features`` and score it on both splits.
+
+    Features are flattened and standardised with the training split's statistics; the fit is
+    full-batch L-BFGS with an L2 penalty ``l2`` on the weights, deterministic for given inputs.
+    ``chance`` is the accuracy of always predicting the most frequent training label.
+    """
+    xtr, xte = _as_matrix(train_features).float(), _as_matrix(test_features).float()
+    ytr = torch.as_tensor(np.asarray(train_labels)).long().flatten()
+    yte = torch.as_tensor(np.asarray(test_labels)).long().flatten()
+    if len(xtr) != len(ytr) or len(xte) != len(yte):
+        raise ValueError("each split needs exactly one label per row of features.")
+    mean, std = xtr.mean(0), xtr.std(0).clamp_min(1e-6)
+    xtr, xte = (xtr - mean) / std, (xte - mean) / std
+    classes = int(max(ytr.max(), yte.max())) + 1
+    weight = torch.zeros(xtr.shape[1], classes, requires_grad=True)
+    bias = torch.zeros(classes, requires_grad=True)
+    opt = torch.optim.LBFGS(
+        [weight, bias], lr=1, max_iter=max_iter, history_size=20, line_search_fn="strong_wolfe"
+    )
+
+    def closure():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(xtr @ weight + bias, ytr)
+        loss = loss + l2 * weight.square().sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    with torch.no_grad():
+        acc_tr = ((xtr @ weight + bias).argmax(1) == ytr).float().mean().item()
+        acc_te = ((xte @ weight + bias).argmax(1) == yte).float().mean().item()
+    chance = torch.bincount(ytr, minlength=classes).max().item() / len(ytr)
+    return ProbeResult(train_accuracy=acc_tr, test_accuracy=acc_te, chance=chance)

@@ -1,0 +1,72 @@
+import numpy as np
+import pytest
+import torch
+
+from layerwise import similarity
+
+
+@pytest.fixture
+def reference_pair():
+    """The inputs of the public demo notebook of Kornblith et al. (2019)."""
+    np.random.seed(1337)  # noqa: NPY002 - the reference draws from the legacy generator
+    x = np.random.randn(100, 10)  # noqa: NPY002
+    y = np.random.randn(100, 10) + x  # noqa: NPY002
+    return x, y
+
+
+def test_cka_matches_the_reference_implementation(reference_pair):
+    x, y = reference_pair
+    assert similarity.cka(x, y) == pytest.approx(0.55761, abs=5e-5)
+    assert similarity.cka(x, y, kernel="rbf", threshold=0.5) == pytest.approx(0.65483, abs=5e-5)
+    assert similarity.cka(x, y, debiased=True) == pytest.approx(0.51346, abs=5e-5)
+
+
+def test_cka_is_invariant_to_rotation_and_isotropic_scaling(reference_pair):
+    x, y = reference_pair
+    q, _ = np.linalg.qr(np.random.default_rng(0).standard_normal((10, 10)))
+    base = similarity.cka(x, y)
+    assert similarity.cka(x @ q, y) == pytest.approx(base, abs=1e-9)
+    assert similarity.cka(3.7 * x, y) == pytest.approx(base, abs=1e-9)
+    assert similarity.cka(x, x @ q * 0.1) == pytest.approx(1.0, abs=1e-9)
+
+
+def test_cka_is_not_invariant_to_anisotropic_scaling(reference_pair):
+    x, y = reference_pair
+    stretched = x * np.array([10.0] + [1.0] * 9)
+    assert abs(similarity.cka(stretched, y) - similarity.cka(x, y)) > 0.01
+
+
+def test_cka_of_unrelated_representations_is_small():
+    rng = np.random.default_rng(1)
+    x, y = rng.standard_normal((500, 20)), rng.standard_normal((500, 20))
+    assert similarity.cka(x, y) < 0.1
+    assert abs(similarity.cka(x, y, debiased=True)) < 0.02
+
+
+def test_cka_accepts_feature_maps_and_checks_shapes():
+    x = torch.randn(30, 4, 5, 5)
+    assert similarity.cka(x, x) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="must match"):
+        similarity.cka(torch.randn(30, 4), torch.randn(31, 4))
+    with pytest.raises(ValueError, match="kernel"):
+        similarity.cka(x, x, kernel="poly")
+
+
+def test_probe_recovers_a_planted_linear_signal():
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((50, 3))
+    x_train, x_test = rng.standard_normal((600, 50)), rng.standard_normal((300, 50))
+    result = similarity.linear_probe(
+        x_train, (x_train @ w).argmax(1), x_test, (x_test @ w).argmax(1)
+    )
+    assert result.test_accuracy > 0.9
+
+
+def test_probe_fails_on_shuffled_labels():
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((50, 3))
+    x_train, x_test = rng.standard_normal((600, 50)), rng.standard_normal((300, 50))
+    labels = rng.permutation((x_train @ w).argmax(1))
+    result = similarity.linear_probe(x_train, labels, x_test, (x_test @ w).argmax(1))
+    assert result.test_accuracy < result.chance + 0.1
+    assert result.train_accuracy > result.test_accuracy  # it memorised, it did not generalise
