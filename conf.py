@@ -6,6 +6,7 @@ Build with ``nox -s docs`` (or ``sphinx-build -c . docs build/html``). Gallery c
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -159,13 +160,33 @@ html_theme_options = {
         "sg_download_links",
         "sg_launcher_links",
     ],
-    "pygments_light_style": "default",
-    "pygments_dark_style": "monokai",
 }
+# The version switcher reads switcher.json next to the pages of each version (written below for
+# a single build, for every version by `nox -s publish`); nothing is fetched at build time.
+VERSION_MATCH = os.environ.get(
+    "LAYERWISE_VERSION_MATCH", "dev" if "dev" in layerwise.__version__ else layerwise.__version__
+)
+html_theme_options["switcher"] = {"json_url": "switcher.json", "version_match": VERSION_MATCH}
+html_theme_options["check_switcher"] = False
+html_theme_options["navbar_end"] = ["version-switcher", "theme-switcher"]
+html_theme_options["show_version_warning_banner"] = False
 html_context = {"default_mode": "auto"}
+html_favicon = "docs/_static/favicon.png"
 html_show_sourcelink = False
 html_copy_source = False
 html_css_files = ["layerwise.css"]
-# The library's wheel, built by `nox -s docs`, is published with the site.
-_WHEEL_DIR = BUILD / "wheel"
-html_extra_path = [str(_WHEEL_DIR)] if (_WHEEL_DIR / WHEEL).exists() else []
+# Files served at the root of the site: the library's wheel (built by `nox -s docs`) and
+# switcher.json (this build's version only, unless publishing supplies the full list).
+_EXTRA = BUILD / "site-root"
+_EXTRA.mkdir(parents=True, exist_ok=True)
+for _old in _EXTRA.glob("*.whl"):
+    _old.unlink()
+if (BUILD / "wheel" / WHEEL).exists():
+    (_EXTRA / WHEEL).write_bytes((BUILD / "wheel" / WHEEL).read_bytes())
+_SWITCHER = os.environ.get("LAYERWISE_SWITCHER")
+(_EXTRA / "switcher.json").write_text(
+    Path(_SWITCHER).read_text()
+    if _SWITCHER
+    else json.dumps([{"name": VERSION_MATCH, "version": VERSION_MATCH, "url": SITE_URL}], indent=1)
+)
+html_extra_path = [str(_EXTRA)]

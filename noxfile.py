@@ -124,11 +124,54 @@ def docs_live(session: nox.Session) -> None:
 
 
 @nox.session
+def publish(session: nox.Session) -> None:
+    """Assemble the versioned site in build/site: ``nox -s publish -- [--base-url URL] dev 0.1.0``.
+
+    ``dev`` is built from the working tree, a release X.Y.Z from the tag vX.Y.Z; version folders
+    already in the output (an earlier deployment) stay frozen. See docs/_ext/publish.py.
+    """
+    if not session.posargs:
+        session.error("name the versions to build, e.g. `nox -s publish -- dev` or `-- 0.1.0`.")
+    install(session, "docs")
+    session.run("python", str(ROOT / "docs" / "_ext" / "publish.py"), *session.posargs)
+
+
+@nox.session
 def tests(session: nox.Session) -> None:
     """Unit tests, then checks of the freshly (re)built site. Arguments after -- go to pytest."""
     install(session, "docs", "test")
+    install_axe(session)
     build_site(session, "default")
     session.run("pytest", *session.posargs, env={"LAYERWISE_SITE": str(HTML)})
+
+
+AXE_VERSION = "4.11.0"
+
+
+def install_axe(session: nox.Session) -> None:
+    """axe-core (accessibility rules, injected into pages by the browser tests), from npm."""
+    package = BUILD / "node" / "node_modules" / "axe-core" / "package.json"
+    if package.exists() and f'"version": "{AXE_VERSION}"' in package.read_text():
+        return
+    if not shutil.which("npm"):
+        session.warn("npm not found: the browser tests will skip the accessibility check.")
+        return
+    (BUILD / "node").mkdir(parents=True, exist_ok=True)
+    session.run(
+        "npm", "install", "--silent", "--no-save", "--no-audit", "--no-fund",
+        "--prefix", str(BUILD / "node"), f"axe-core@{AXE_VERSION}", external=True,
+    )  # fmt: skip
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmark cold/warm/edit builds and the training loop; writes docs/benchmarks/results.json.
+
+    Options after -- go to docs/_ext/bench.py: --repeat N, --profile P, --skip-builds.
+    """
+    install(session, "docs")
+    session.run("python", str(ROOT / "docs" / "_ext" / "bench.py"), *session.posargs,
+                env={"PYTHONPATH": str(ROOT / "src")})  # fmt: skip
 
 
 @nox.session

@@ -221,6 +221,25 @@ def _on_config_inited(app, config):
         print("layerwise: library or environment changed; re-executing notebook pages")
 
 
+# Two markup problems that accessibility checkers (axe-core) report as serious:
+# * Sphinx-Gallery's thumbnail links hide their text (the card is the link): give them a label;
+# * docutils gives citation lists role="list" although their entries are not list items.
+_THUMB_LINK = re.compile(
+    r'<a class="reference internal" href="([^"]+)">'
+    r'(?=<span class="doc">([^<]*)</span></a></p>\s*<div class="sphx-glr-thumbnail-title">)'
+)
+
+
+def _accessible_markup(app, pagename, templatename, context, doctree):
+    body = context.get("body")
+    if not body:
+        return
+    body = body.replace('<div role="list" class="citation-list">', '<div class="citation-list">')
+    context["body"] = _THUMB_LINK.sub(
+        r'<a class="reference internal" href="\1" aria-label="\2">', body
+    )
+
+
 # Type hints name PyTorch classes by the private module that defines them; its documentation
 # (and inventory) uses the public name.
 _PUBLIC_NAMES = [
@@ -248,4 +267,5 @@ def setup(app):
     app.connect("config-inited", _on_config_inited)
     app.connect("missing-reference", _public_torch_name)
     app.connect("source-read", _strip_cdn)
+    app.connect("html-page-context", _accessible_markup)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
