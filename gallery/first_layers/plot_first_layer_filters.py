@@ -80,7 +80,8 @@ trained = result.model.conv1.weight.detach().cpu()
 # ----------------
 # Each square is one 7x7x3 filter, shown in colour: grey is zero, brighter is positive, darker is
 # negative, and a colour means the filter weighs that channel more.
-fig = plt.figure(figsize=(11, 3.6), layout="constrained")
+fig = plt.figure(figsize=(11, 4.0), layout="constrained")
+fig.suptitle("The 32 first-layer filters, before and after training")
 before, after = fig.subfigures(1, 2, wspace=0.04)
 plot.filter_grid(initial, fig=before, size=0.6)
 before.suptitle("At initialisation: random")
@@ -102,6 +103,7 @@ ax.hist(osi_before.numpy(), bins=bins, alpha=0.6, label="at initialisation")
 ax.hist(osi_after.numpy(), bins=bins, alpha=0.6, label="after training")
 ax.set_xlabel("orientation selectivity index")
 ax.set_ylabel("number of filters")
+ax.set_title("Training makes the filters orientation-selective")
 ax.legend()
 plt.show()
 

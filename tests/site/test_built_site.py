@@ -88,6 +88,17 @@ def test_every_example_has_a_page_with_figures_and_downloads(site, example):
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_every_figure_has_a_descriptive_alt_text(site, example):
+    """Sphinx-Gallery takes alt text from figure and axes titles; without any it falls back to
+    the file name ("plot first layer filters"), which tells a screen-reader user nothing."""
+    generic = example.stem.replace("_", " ")
+    for img in parse(example_page(site, example)).images:
+        if "sphx_glr_" + example.stem in img.get("src", ""):
+            alt = img.get("alt", "").strip()
+            assert alt and alt != generic, f"{img['src']} has no descriptive alt text ({alt!r})"
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
 def test_every_example_really_ran(site, example):
     """Sphinx-Gallery's timing table lists each example with a non-zero run time."""
     table = (site / "auto_examples" / example.parent.name / "sg_execution_times.html").read_text()
