@@ -1,8 +1,8 @@
 """Small networks with named layers, built from plain configuration objects.
 
 A configuration (:class:`CNNConfig`, :class:`MLPConfig`, :class:`CNN1dConfig`) is a frozen
-dataclass: it says everything that determines the architecture, so it can be printed on a page, hashed for the model
-cache and turned into a model with :meth:`~CNNConfig.build`. The models are
+dataclass: it says everything that determines the architecture, so it can be printed on a page,
+hashed for the model cache and turned into a model with :meth:`~CNNConfig.build`. The models are
 :class:`torch.nn.Sequential` with readable names -- ``conv1``, ``relu1``, ``pool1``, ``conv2``,
 ... ``fc`` -- so pages can say "the feature maps after ``relu2``" and feature extractors,
 receptive-field calculators and transfer experiments can address layers by name.
