@@ -142,6 +142,7 @@ class Step(nn.Module):
     """The threshold unit's activation: 1 where the input is positive, else 0."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """1.0 where ``x > 0``, else 0.0, in ``x``'s dtype."""
         return (x > 0).to(x.dtype)
 
 
@@ -205,6 +206,10 @@ def train_parity(
 ) -> ParityRun:
     """Train MLPs on the whole ``n``-bit parity truth table, all at once.
 
+    Every network is trained on the same inputs with binary cross-entropy; they are stacked
+    into one batched computation (narrower or shallower ones are the wider, deeper shape with
+    units masked off and layers passed through), which is exact: masked units have no effect.
+
     Parameters
     ----------
     n
@@ -221,10 +226,6 @@ def train_parity(
         Adam's learning rate.
     activation
         ``"relu"`` or ``"tanh"``.
-
-    Every network is trained on the same inputs with binary cross-entropy; they are stacked
-    into one batched computation (narrower or shallower ones are the wider, deeper shape with
-    units masked off and layers passed through), which is exact: masked units have no effect.
     """
     with _one_thread():
         return _train_parity(n, architectures, seeds, steps, lr, activation)
