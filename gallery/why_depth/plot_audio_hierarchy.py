@@ -73,7 +73,7 @@ ax.imshow(response[order].numpy(), aspect="auto", extent=(0, 2000, len(w) - 0.5,
 for hz in (300, 600, 1200):
     ax.axvline(hz, color="w", ls=":", lw=1)
 ax.set(xlabel="frequency (Hz); dotted: the three tones", ylabel="filter")
-ax.set_title("Frequency responses: a bank of band-pass filters")
+ax.set_title("Frequency responses of the first-layer filters")
 plt.show()
 
 # %%
@@ -127,10 +127,11 @@ plt.show()
 # %%
 # What it shows
 # -------------
-# The first layer learns what the first layer of an image network learns, translated to 1-D:
-# band-pass filters, tuned near the frequencies present in the sounds -- the analogue of edge
-# detectors for a signal whose building blocks are frequencies. The probes (printed above) show
-# how the levels become readable with depth: compare, layer by layer, the rise of the
-# first-sound probe with that of the word probe. Words need the order of their units, which
-# only a layer whose receptive field spans both units can see; that is the composition that
-# depth provides, the same hierarchy as in images.
+# The first-layer filters are the 1-D counterpart of a first image layer: each one is a short
+# waveform, and its frequency response says which pitches it passes. Compare their printed
+# peak frequencies with the three tones (dotted lines): filters tuned near the frequencies
+# present in the sounds are the analogue of edge detectors for a signal whose building blocks
+# are frequencies. The probes (printed above) show how the levels become readable with depth:
+# compare, layer by layer, the first-sound probe with the word probe. Words need the order of
+# their units, which only a layer whose receptive field spans both units can see; that is the
+# composition that depth provides, the same hierarchy as in images.
