@@ -56,6 +56,16 @@ extensions = [
 # -- Gallery: one folder per chapter; chapters and their pages in reading order ----------------
 layerwise_chapters = {
     "first_layers": ["plot_first_layer_filters.py", "plot_feature_maps.py"],
+    "why_neurons_differ": [
+        "plot_symmetry_breaking.py",
+        "plot_hidden_unit_niches.py",
+        "plot_neuron_vs_layer_similarity.py",
+    ],
+    "dense_vs_conv": [
+        "plot_dense_vs_conv_pixel_permutation.py",
+        "plot_end_to_end_vs_pipeline.py",
+    ],
+    "why_depth": ["plot_parity_depth_vs_width.py", "plot_audio_hierarchy.py"],
 }
 CHAPTERS = list(layerwise_chapters)
 

@@ -44,6 +44,7 @@ ENTRIES = {
             ("torch.nn.Module", "py:class", "generated/torch.nn.Module.html#$"),
             ("torch.nn.Sequential", "py:class", "generated/torch.nn.Sequential.html#$"),
             ("torch.nn.Conv2d", "py:class", "generated/torch.nn.Conv2d.html#$"),
+            ("torch.nn.Conv1d", "py:class", "generated/torch.nn.Conv1d.html#$"),
             ("torch.nn.Linear", "py:class", "generated/torch.nn.Linear.html#$"),
         ],
     ),

@@ -7,7 +7,12 @@ the site builds on a machine with no network:
   scikit-learn, one class per photograph;
 * :func:`digits` -- scikit-learn's bundled 8x8 handwritten digits, optionally resized;
 * :func:`shapes` -- a generated compositional dataset (strokes -> corners and junctions ->
-  shapes) that returns the ground-truth parts of every image.
+  shapes) that returns the ground-truth parts of every image;
+* :func:`four_clusters` -- four classes of points in the plane;
+* :func:`spoken_words` -- generated sounds built like speech (tones and chirps -> "phoneme"
+  units -> "words"), with the ground truth of every level.
+
+:func:`permute_pixels` shuffles the pixels of a dataset with one fixed permutation.
 
 Each returns a :class:`Dataset` with fixed-seed, disjoint train and test splits, standardised per
 channel with the training set's statistics. :func:`load` also opens MNIST / CIFAR-10 when they
@@ -26,16 +31,32 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["PHOTOS", "SHAPE_CLASSES", "Dataset", "digits", "load", "photo_patches", "shapes"]
+__all__ = [
+    "PHOTOS",
+    "SHAPE_CLASSES",
+    "TONES",
+    "UNITS",
+    "WORDS",
+    "Dataset",
+    "digits",
+    "four_clusters",
+    "load",
+    "permute_pixels",
+    "photo_patches",
+    "pixel_permutation",
+    "shapes",
+    "spoken_words",
+]
 
 
 @dataclass(eq=False)
 class Dataset:
     """Train and test tensors plus what is needed to read them.
 
-    ``x_*`` are float32 tensors of shape (N, C, H, W), standardised with the training set's
-    per-channel ``mean`` and ``std``; ``y_*`` are int64 class indices. ``parts_*`` map a part name
-    to a tensor with one row per image (only for datasets that know their parts).
+    ``x_*`` are float32 tensors of shape (N, C, H, W) -- (N, C, L) for sounds, (N, F) for
+    points -- standardised with the training set's per-channel (per-feature) ``mean`` and
+    ``std``; ``y_*`` are int64 class indices. ``parts_*`` map a part name to a tensor with one
+    row per image (only for datasets that know their parts).
     """
 
     name: str
@@ -62,15 +83,20 @@ class Dataset:
     def image_size(self) -> tuple[int, int]:
         return tuple(self.x_train.shape[-2:])
 
+    def _channel_shape(self, x: torch.Tensor) -> tuple[int, ...]:
+        """How to broadcast per-channel statistics over ``x``: a batch, or a single example."""
+        batched = x.dim() == self.x_train.dim()
+        return (1, -1) + (1,) * (x.dim() - 2) if batched else (-1,) + (1,) * (x.dim() - 1)
+
     def denormalize(self, x: torch.Tensor) -> torch.Tensor:
         """Undo the standardisation: back to pixel values in [0, 1] (for display)."""
-        shape = (1, -1, 1, 1) if x.dim() == 4 else (-1, 1, 1)
+        shape = self._channel_shape(x)
         mean, std = self.mean.to(x.device), self.std.to(x.device)
         return (x * std.view(shape) + mean.view(shape)).clamp(0, 1)
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         """Standardise pixel values in [0, 1] the way this dataset's tensors are."""
-        shape = (1, -1, 1, 1) if x.dim() == 4 else (-1, 1, 1)
+        shape = self._channel_shape(x)
         mean, std = self.mean.to(x.device), self.std.to(x.device)
         return (x - mean.view(shape)) / std.view(shape)
 
@@ -113,17 +139,19 @@ class Dataset:
         )
 
     def __repr__(self) -> str:
-        c, h, w = self.x_train.shape[1:]
+        shape = "x".join(str(d) for d in self.x_train.shape[1:])
+        what = "images" if self.x_train.dim() == 4 else "examples"
         return (
-            f"Dataset({self.name!r}: {len(self.y_train)} train / {len(self.y_test)} test images "
-            f"of {c}x{h}x{w}, {self.num_classes} classes)"
+            f"Dataset({self.name!r}: {len(self.y_train)} train / {len(self.y_test)} test {what} "
+            f"of {shape}, {self.num_classes} classes)"
         )
 
 
 def _standardised(name, x_train, y_train, x_test, y_test, classes, **parts) -> Dataset:
-    mean = x_train.mean(dim=(0, 2, 3))
-    std = x_train.std(dim=(0, 2, 3)).clamp_min(1e-6)
-    shape = (1, -1, 1, 1)
+    dims = (0, *range(2, x_train.dim()))  # every axis but the channel (or feature) axis
+    mean = x_train.mean(dim=dims)
+    std = x_train.std(dim=dims).clamp_min(1e-6)
+    shape = (1, -1) + (1,) * (x_train.dim() - 2)
     return Dataset(
         name=name,
         x_train=((x_train - mean.view(shape)) / std.view(shape)).contiguous(),
@@ -448,6 +476,178 @@ def shapes(
         x[te],
         y[te],
         SHAPE_CLASSES,
+        parts_train={k: v[tr] for k, v in parts.items()},
+        parts_test={k: v[te] for k, v in parts.items()},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Questions: points in the plane, shuffled pixels, generated words
+# ---------------------------------------------------------------------------------------------
+
+
+def four_clusters(
+    n_train: int = 400, n_test: int = 400, *, spread: float = 0.35, seed: int = 0
+) -> Dataset:
+    """Four classes of 2-D points: Gaussian clusters around the corners of a square.
+
+    Class ``k`` is centred on ``(+-1, +-1)`` (bit 0 of ``k`` gives the sign of the first
+    coordinate, bit 1 the sign of the second) with standard deviation ``spread``. Two straight
+    lines are enough to separate the classes, so a network with two hidden units can. ``x_*``
+    have shape (N, 2).
+    """
+    if spread <= 0:
+        raise ValueError(f"spread must be positive, got {spread}.")
+    g = torch.Generator().manual_seed(seed)
+    n = n_train + n_test
+    y = torch.randint(0, 4, (n,), generator=g)
+    centres = torch.stack([(y % 2) * 2.0 - 1, (y // 2) * 2.0 - 1], dim=1)
+    x = centres + spread * torch.randn(n, 2, generator=g)
+    return _standardised(
+        f"four_clusters(spread={spread}, seed={seed})",
+        x[:n_train],
+        y[:n_train],
+        x[n_train:],
+        y[n_train:],
+        ("(-,-)", "(+,-)", "(-,+)", "(+,+)"),
+    )
+
+
+def pixel_permutation(num_pixels: int, *, seed: int = 0) -> torch.Tensor:
+    """A fixed random permutation of ``num_pixels`` pixel positions (flat, row-major)."""
+    if num_pixels < 1:
+        raise ValueError(f"num_pixels must be positive, got {num_pixels}.")
+    return torch.randperm(num_pixels, generator=torch.Generator().manual_seed(seed))
+
+
+def permute_pixels(dataset: Dataset, permutation: torch.Tensor) -> Dataset:
+    """The same images with their pixels shuffled by one ``permutation``, train and test alike.
+
+    Pixel ``permutation[i]`` of every image (flat index, row-major, the same for every channel)
+    moves to position ``i``. Nothing a dense layer can use is lost, but neighbouring pixels are
+    no longer neighbours. The permutation must be a bijection of the pixel positions.
+    """
+    h, w = dataset.image_size
+    perm = torch.as_tensor(permutation).long().flatten()
+    if perm.numel() != h * w or not torch.equal(perm.sort().values, torch.arange(h * w)):
+        raise ValueError(f"permutation must rearrange the {h * w} pixel positions 0..{h * w - 1}.")
+
+    def shuffle(x):
+        return x.flatten(2)[:, :, perm].reshape(x.shape).contiguous()
+
+    digest = hashlib.sha256(perm.numpy().tobytes()).hexdigest()[:8]
+    return Dataset(
+        name=f"{dataset.name}|pixels permuted {digest}",
+        x_train=shuffle(dataset.x_train),
+        y_train=dataset.y_train,
+        x_test=shuffle(dataset.x_test),
+        y_test=dataset.y_test,
+        classes=dataset.classes,
+        mean=dataset.mean,
+        std=dataset.std,
+        parts_train=dataset.parts_train,
+        parts_test=dataset.parts_test,
+    )
+
+
+#: Elementary sounds of :func:`spoken_words`: three steady tones and two chirps.
+TONES = ("low", "mid", "high", "rising", "falling")
+_TONE_HZ = {
+    "low": (300, 300),
+    "mid": (600, 600),
+    "high": (1200, 1200),
+    "rising": (300, 1200),
+    "falling": (1200, 300),
+}
+#: "Phoneme"-like units of :func:`spoken_words`: two tones each. Units share tones, so the
+#: first tone does not tell the unit.
+UNITS = {
+    "ba": ("low", "rising"),
+    "ta": ("low", "falling"),
+    "da": ("rising", "high"),
+    "ga": ("high", "falling"),
+    "ka": ("falling", "mid"),
+    "ma": ("mid", "high"),
+}
+#: "Words" of :func:`spoken_words`: two units each. Words share units, and some differ only in
+#: their order (``ba-da`` and ``da-ba``), so no single unit tells the word.
+WORDS = {
+    "bada": ("ba", "da"),
+    "daba": ("da", "ba"),
+    "baga": ("ba", "ga"),
+    "gaba": ("ga", "ba"),
+    "taka": ("ta", "ka"),
+    "kata": ("ka", "ta"),
+    "mada": ("ma", "da"),
+    "dama": ("da", "ma"),
+}
+
+
+def spoken_words(
+    n_train: int = 2000,
+    n_test: int = 1000,
+    *,
+    length: int = 1024,
+    segment: int = 128,
+    sample_rate: int = 4000,
+    noise: float = 0.3,
+    seed: int = 0,
+) -> Dataset:
+    """Generated sound clips built like speech: tones -> "phoneme" units -> "words".
+
+    A clip holds one word from :data:`WORDS`: two units from :data:`UNITS`, each two sounds from
+    :data:`TONES` (a steady tone or a chirp, ``segment`` samples long, with a smooth envelope),
+    so four sounds in a row. The word starts at a random time; every sound's pitch varies by up
+    to 8 % and its loudness by a factor up to 2; Gaussian noise of standard deviation ``noise``
+    is added. ``x_*`` have shape (N, 1, ``length``); the label is the word. The ground truth of
+    the lower levels is in ``parts_train`` / ``parts_test``: ``tone`` (N,) the first sound
+    (index into :data:`TONES`), ``unit`` (N,) the first unit (index into ``list(UNITS)``),
+    ``tones`` (N, 4) and ``units`` (N, 2) the whole sequences, ``onset`` (N,) the start sample.
+    """
+    if length < 4 * segment:
+        raise ValueError(f"length must hold the four sounds of a word: at least {4 * segment}.")
+    rng = np.random.default_rng(seed)
+    n = n_train + n_test
+    unit_names, word_names = list(UNITS), list(WORDS)
+    words = rng.integers(0, len(WORDS), size=n)
+    units = np.array([[unit_names.index(u) for u in WORDS[word_names[w]]] for w in words])
+    tones = np.array(
+        [[TONES.index(t) for u in row for t in UNITS[unit_names[u]]] for row in units]
+    )  # (N, 4)
+    onset = rng.integers(0, length - 4 * segment + 1, size=n)
+    t = np.arange(segment) / sample_rate
+    envelope = np.sin(np.pi * np.arange(segment) / segment) ** 0.5
+    x = np.zeros((n, length))
+    for k in range(4):
+        f0, f1 = np.array([_TONE_HZ[TONES[i]] for i in tones[:, k]], dtype=float).T
+        pitch = rng.uniform(0.92, 1.08, size=n)
+        f0, f1 = f0 * pitch, f1 * pitch
+        # Linear chirp: the phase is the integral of a frequency going from f0 to f1.
+        duration = segment / sample_rate
+        phase = 2 * np.pi * (f0[:, None] * t + (f1 - f0)[:, None] * t**2 / (2 * duration))
+        phase += rng.uniform(0, 2 * np.pi, size=(n, 1))
+        loud = rng.uniform(0.5, 1.0, size=(n, 1))
+        sound = loud * envelope * np.sin(phase)
+        cols = onset[:, None] + k * segment + np.arange(segment)
+        x[np.arange(n)[:, None], cols] = sound
+    x += noise * rng.standard_normal(x.shape)
+    x = torch.from_numpy(x).float().unsqueeze(1)
+    parts = {
+        "tone": torch.from_numpy(tones[:, 0]).long(),
+        "unit": torch.from_numpy(units[:, 0]).long(),
+        "tones": torch.from_numpy(tones).long(),
+        "units": torch.from_numpy(units).long(),
+        "onset": torch.from_numpy(onset).long(),
+    }
+    y = torch.from_numpy(words).long()
+    tr, te = slice(0, n_train), slice(n_train, n)
+    return _standardised(
+        f"spoken_words(length={length}, segment={segment}, noise={noise}, seed={seed})",
+        x[tr],
+        y[tr],
+        x[te],
+        y[te],
+        word_names,
         parts_train={k: v[tr] for k, v in parts.items()},
         parts_test={k: v[te] for k, v in parts.items()},
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["orientation_selectivity", "preferred_orientation", "spectrum"]
+__all__ = ["hand_designed_bank", "orientation_selectivity", "preferred_orientation", "spectrum"]
 
 
 def spectrum(weights: torch.Tensor, pad: int = 16) -> torch.Tensor:
@@ -59,3 +59,32 @@ def preferred_orientation(weights: torch.Tensor, pad: int = 16) -> torch.Tensor:
     """
     freq_angle = torch.angle(_orientation_vector(weights, pad)) / 2
     return (torch.rad2deg(freq_angle) + 90.0) % 180.0
+
+
+def hand_designed_bank(
+    size: int = 5, orientations: int = 4, wavelength: float = 4.0
+) -> torch.Tensor:
+    """A classic hand-designed first layer: two Sobel filters and a bank of Gabor filters.
+
+    Returns (2 + 2 * ``orientations``, 1, ``size``, ``size``) weights for a grey-scale
+    :class:`~torch.nn.Conv2d`: horizontal and vertical Sobel derivatives (zero-padded to
+    ``size``), then for each of ``orientations`` angles an even (cosine) and an odd (sine) Gabor
+    filter of the given ``wavelength`` in pixels. Each filter has zero mean and unit norm.
+    """
+    if size < 3 or size % 2 == 0:
+        raise ValueError(f"size must be an odd number of at least 3 pixels, got {size}.")
+    sobel = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+    pad = (size - 3) // 2
+    bank = [torch.nn.functional.pad(k, (pad, pad, pad, pad)) for k in (sobel, sobel.T)]
+    r = torch.arange(size, dtype=torch.float32) - size // 2
+    yy, xx = torch.meshgrid(r, r, indexing="ij")
+    envelope = torch.exp(-(xx**2 + yy**2) / (2 * (size / 4) ** 2))
+    for i in range(orientations):
+        theta = torch.pi * i / orientations
+        u = xx * torch.cos(torch.tensor(theta)) + yy * torch.sin(torch.tensor(theta))
+        phase = 2 * torch.pi * u / wavelength
+        bank += [envelope * torch.cos(phase), envelope * torch.sin(phase)]
+    w = torch.stack(bank)
+    w = w - w.mean(dim=(1, 2), keepdim=True)
+    w = w / w.flatten(1).norm(dim=1).view(-1, 1, 1)
+    return w.unsqueeze(1)

@@ -1,8 +1,8 @@
 """Small networks with named layers, built from plain configuration objects.
 
-A configuration (:class:`CNNConfig`, :class:`MLPConfig`) is a frozen dataclass: it says
-everything that determines the architecture, so it can be printed on a page, hashed for the model
-cache and turned into a model with :meth:`~CNNConfig.build`. The models are
+A configuration (:class:`CNNConfig`, :class:`MLPConfig`, :class:`CNN1dConfig`) is a frozen
+dataclass: it says everything that determines the architecture, so it can be printed on a page,
+hashed for the model cache and turned into a model with :meth:`~CNNConfig.build`. The models are
 :class:`torch.nn.Sequential` with readable names -- ``conv1``, ``relu1``, ``pool1``, ``conv2``,
 ... ``fc`` -- so pages can say "the feature maps after ``relu2``" and feature extractors,
 receptive-field calculators and transfer experiments can address layers by name.
@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-__all__ = ["CNNConfig", "MLPConfig", "conv_layer_names"]
+__all__ = ["CNN1dConfig", "CNNConfig", "MLPConfig", "conv_layer_names"]
 
 
 @dataclass(frozen=True)
@@ -136,6 +136,68 @@ class MLPConfig:
 _ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
 
 
+@dataclass(frozen=True)
+class CNN1dConfig:
+    """A 1-D convolutional network for sounds and other signals, named like :class:`CNNConfig`.
+
+    Block ``i`` is ``conv{i}`` (:class:`~torch.nn.Conv1d`, ``widths[i-1]`` filters of
+    ``kernel_sizes[i-1]`` samples, default 9, "same" padding) -> [``bn{i}``] -> ``relu{i}`` ->
+    [``pool{i}``, a max-pool by ``pool_size``, when ``pools[i-1]``, default every block]. Then
+    ``gap`` (global average pool over time), ``flatten`` and ``fc``. Inputs are (N, C, L).
+    """
+
+    in_channels: int = 1
+    num_classes: int = 10
+    widths: tuple[int, ...] = (16, 32, 64)
+    kernel_sizes: tuple[int, ...] | None = None
+    pools: tuple[bool, ...] | None = None
+    pool_size: int = 4
+    batchnorm: bool = True
+
+    def __post_init__(self):
+        n = len(self.widths)
+        if n == 0:
+            raise ValueError("a CNN needs at least one convolution: widths is empty.")
+        for name in ("kernel_sizes", "pools"):
+            value = getattr(self, name)
+            if value is not None and len(value) != n:
+                raise ValueError(
+                    f"{name} has {len(value)} entries but widths has {n}; give one per layer."
+                )
+
+    @property
+    def depth(self) -> int:
+        return len(self.widths)
+
+    def build(self) -> nn.Sequential:
+        """A freshly initialised model (seed the global RNG first for reproducible weights)."""
+        kernel_sizes = self.kernel_sizes or (9,) * self.depth
+        pools = self.pools if self.pools is not None else (True,) * self.depth
+        layers: list[tuple[str, nn.Module]] = []
+        channels = self.in_channels
+        for i, (width, k, pool) in enumerate(
+            zip(self.widths, kernel_sizes, pools, strict=True), start=1
+        ):
+            layers.append((f"conv{i}", nn.Conv1d(channels, width, k, padding=k // 2)))
+            if self.batchnorm:
+                layers.append((f"bn{i}", nn.BatchNorm1d(width)))
+            layers.append((f"relu{i}", nn.ReLU()))
+            if pool:
+                layers.append((f"pool{i}", nn.MaxPool1d(self.pool_size)))
+            channels = width
+        layers += [
+            ("gap", nn.AdaptiveAvgPool1d(1)),
+            ("flatten", nn.Flatten()),
+            ("fc", nn.Linear(channels, self.num_classes)),
+        ]
+        model = nn.Sequential(OrderedDict(layers))
+        model.config = self
+        return model
+
+    def to_dict(self) -> dict:
+        return {"type": type(self).__name__, **asdict(self)}
+
+
 def conv_layer_names(model: nn.Module) -> list[str]:
-    """Names of the model's :class:`~torch.nn.Conv2d` layers in order (``conv1``, ...)."""
-    return [name for name, m in model.named_modules() if isinstance(m, nn.Conv2d)]
+    """Names of the model's convolution layers in order (``conv1``, ...), 2-D or 1-D."""
+    return [name for name, m in model.named_modules() if isinstance(m, nn.Conv2d | nn.Conv1d)]
