@@ -144,7 +144,7 @@ def _window(
     return _Field(tuple(size), tuple(jump), tuple(start), tuple(shape))
 
 
-def _global(field: _Field) -> _Field:
+def _global(field: _Field, flat: bool = True) -> _Field:
     """Everything pooled into one value per channel (global pooling or flattening)."""
     if field.flat:
         return field
@@ -155,7 +155,7 @@ def _global(field: _Field) -> _Field:
         c + (n - 1) * j / 2 for c, n, j in zip(field.start, field.shape, field.jump, strict=True)
     )
     jump = tuple(n * j for n, j in zip(field.shape, field.jump, strict=True))
-    return _Field(size, jump, start, (1, 1), flat=True)
+    return _Field(size, jump, start, (1, 1), flat=flat)
 
 
 def _union(fields: list[_Field], where: str) -> _Field:
@@ -280,13 +280,7 @@ def _module_rule(module: nn.Module, field: _Field, where: str) -> _Field:
             raise ValueError(f"{where} flattens from dimension {module.start_dim}, not 1.")
         return _global(field)
     if isinstance(module, nn.ZeroPad2d | nn.ConstantPad2d):
-        left, right, top, bottom = module.padding
-        return _Field(
-            field.size,
-            field.jump,
-            (field.start[0] - top * field.jump[0], field.start[1] - left * field.jump[1]),
-            (field.shape[0] + top + bottom, field.shape[1] + left + right),
-        )
+        return _pad(field, module.padding, where)
     if isinstance(module, nn.Linear):
         if not field.flat:
             raise ValueError(
@@ -300,16 +294,30 @@ def _module_rule(module: nn.Module, field: _Field, where: str) -> _Field:
     )
 
 
+def _pad(field: _Field, padding, where: str) -> _Field:
+    """Explicit padding ``(left, right, top, bottom)`` shifts the first unit and grows the map."""
+    padding = tuple(padding) + (0,) * (4 - len(padding))
+    if field.flat or any(padding[4:]):
+        raise ValueError(f"{where} pads dimensions other than height and width.")
+    left, right, top, bottom = padding[:4]
+    return _Field(
+        field.size,
+        field.jump,
+        (field.start[0] - top * field.jump[0], field.start[1] - left * field.jump[1]),
+        (field.shape[0] + top + bottom, field.shape[1] + left + right),
+    )
+
+
 def _adaptive(field: _Field, output_size, where: str) -> _Field:
     out = _pair(output_size)
     out = tuple(n if o is None else o for o, n in zip(out, field.shape, strict=True))
     if field.flat or out == (1, 1):
-        return _global(field)
+        return _global(field, flat=field.flat)
     if any(n % o for n, o in zip(field.shape, out, strict=True)):
         raise ValueError(
             f"{where} pools a {field.shape[0]}x{field.shape[1]} map to {out[0]}x{out[1]}, with "
             "windows of unequal sizes; choose an input size that makes the map a multiple of "
-            "the output size."
+            "the output size, or pass only the part of the model before it."
         )
     kernel = tuple(n // o for n, o in zip(field.shape, out, strict=True))
     return _window(field, kernel, kernel, 0, 0, where=where)
@@ -327,7 +335,8 @@ def _function_rule(node, fields: list[_Field], where: str) -> _Field | None:
         if target == "mean":
             dims = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim")
             if dims is not None and {d % 4 for d in _tuple(dims)} == {2, 3}:
-                return _global(fields[0])
+                keep = node.kwargs.get("keepdim", len(node.args) > 2 and node.args[2])
+                return _global(fields[0], flat=not keep)
     else:
         if target in _POINTWISE_FUNCTIONS:
             return fields[0]
@@ -335,9 +344,15 @@ def _function_rule(node, fields: list[_Field], where: str) -> _Field | None:
             return _union(fields, where)
         if target is torch.flatten:
             return _global(fields[0])
+        if target is F.pad:
+            mode = node.args[2] if len(node.args) > 2 else node.kwargs.get("mode", "constant")
+            if mode != "circular":
+                return _pad(
+                    fields[0], node.args[1] if len(node.args) > 1 else node.kwargs["pad"], where
+                )
         if target is torch.cat:
             dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim", 0)
-            if dim in (1, -3) or (dim == 1 and fields[0].flat):
+            if dim in (1, -3) or (dim in (1, -1) and fields[0].flat):
                 return _union(fields, where)
             raise ValueError(f"{where} concatenates along dimension {dim}, not the channels.")
         if target in (F.adaptive_avg_pool2d, F.adaptive_max_pool2d):
@@ -346,7 +361,8 @@ def _function_rule(node, fields: list[_Field], where: str) -> _Field | None:
         if target is torch.mean:
             dims = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim")
             if dims is not None and {d % 4 for d in _tuple(dims)} == {2, 3}:
-                return _global(fields[0])
+                keep = node.kwargs.get("keepdim", len(node.args) > 2 and node.args[2])
+                return _global(fields[0], flat=not keep)
     name = getattr(target, "__name__", str(target))
     raise ValueError(
         f"{where} calls {name}, which receptive_field does not know; it supports additions, "
@@ -545,7 +561,7 @@ class _SumPool(nn.Module):
         self.ceil_mode = pool.ceil_mode
 
     def forward(self, x):
-        pads, keff = [], []
+        pads = []
         for ax in (1, 0):  # F.pad takes the last axis first
             k, s, p, d = self.kernel[ax], self.stride[ax], self.padding[ax], self.dilation[ax]
             n = x.shape[2 + ax]
@@ -556,38 +572,75 @@ class _SumPool(nn.Module):
                 out -= 1
             right = max(p, (out - 1) * s + ke - n - p)
             pads += [p, right]
-            keff.append(k)
         c = x.shape[1]
         weight = x.new_full((c, 1, *self.kernel), 1.0 / (self.kernel[0] * self.kernel[1]))
         x = F.pad(x, pads)
         return F.conv2d(x, weight, stride=self.stride, dilation=self.dilation, groups=c)
 
 
-def _positive_copy(model: nn.Module, dtype) -> nn.Module:
-    """A linear copy of the model in which every path from input to output has positive weight."""
-    model = copy.deepcopy(model).to(dtype=dtype, device="cpu").eval()
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.Conv2d | nn.Linear):
-                m.weight.fill_(1.0 / (m.weight[0].numel()))
-                if m.bias is not None:
-                    m.bias.zero_()
-            elif isinstance(m, nn.BatchNorm2d):
-                m.reset_parameters()  # mean 0, variance 1, scale 1, shift 0
-    for parent in list(model.modules()):
-        for name, child in list(parent.named_children()):
-            if isinstance(child, nn.MaxPool2d | nn.AvgPool2d):
-                setattr(parent, name, _SumPool(child))
-            elif isinstance(child, _ACTIVATION_MODULES):
-                setattr(parent, name, nn.Identity())
-    return model
+class _ChannelSumConv(nn.Module):
+    """Sum the channels, then one single-channel convolution with the geometry of ``conv``."""
+
+    def __init__(self, conv: nn.Conv2d, dtype):
+        super().__init__()
+        self.conv = nn.Conv2d(
+            1,
+            1,
+            conv.kernel_size,
+            stride=conv.stride,
+            padding=conv.padding,
+            dilation=conv.dilation,
+            bias=False,
+            padding_mode=conv.padding_mode,
+            dtype=dtype,
+        )
+        with torch.no_grad():
+            self.conv.weight.fill_(1.0 / self.conv.weight.numel())
+
+    def forward(self, x):
+        return self.conv(x.sum(1, keepdim=True))
+
+
+class _ChannelSum(nn.Module):
+    """A linear layer reduced to the sum of its inputs."""
+
+    def forward(self, x):
+        return x.sum(-1, keepdim=True)
+
+
+def _probe(module: nn.Module, dtype) -> nn.Module:
+    """A one-channel, linear copy of the model in which every path has positive weight.
+
+    All channels of the copy would carry the same values, so each layer keeps one channel (the
+    sum of its inputs): the spatial connections, which decide the support, are unchanged.
+    Weights of the original are neither copied nor modified.
+    """
+    if isinstance(module, nn.Conv2d):
+        return _ChannelSumConv(module, dtype)
+    if isinstance(module, nn.Linear):
+        return _ChannelSum()
+    if isinstance(module, nn.MaxPool2d | nn.AvgPool2d):
+        return _SumPool(module)
+    if isinstance(module, _POINTWISE_MODULES):
+        return nn.Identity()
+    clone = copy.copy(module)
+    clone._modules = OrderedDict(
+        (name, None if child is None else _probe(child, dtype))
+        for name, child in module._modules.items()
+    )
+    clone.training = False
+    return clone
 
 
 def _layer_output(model: nn.Module, layer: str) -> Callable:
     from torchvision.models.feature_extraction import create_feature_extractor
 
     try:
-        extractor = create_feature_extractor(model, return_nodes={layer: "out"})
+        extractor = create_feature_extractor(
+            model,
+            return_nodes={layer: "out"},
+            tracer_kwargs={"leaf_modules": [_SumPool, _ChannelSumConv, _ChannelSum]},
+        )
     except Exception:  # noqa: BLE001 - fall back to a hook on a named module
         modules = dict(model.named_modules())
         if layer not in modules:
@@ -625,12 +678,14 @@ def gradient_receptive_field(
 ) -> ReceptiveField:
     """Measure a layer's receptive field from the support of input gradients.
 
-    In a copy of the model every convolution and linear weight is set to the same positive
-    value, biases to zero, batch normalisation to the identity, activations to the identity and
-    max/average pools to equal-weight sums with the same geometry. The input gradient of a unit
-    is then a sum of positive terms, one per path, so it is non-zero exactly on the pixels the
-    unit is connected to. Two neighbouring units near the centre of the map give the size (the
-    extent of the support), the stride (how far the support moves) and the start.
+    In a copy of the model every convolution keeps its geometry (kernel, stride, padding,
+    dilation) but gets equal positive weights and no bias; batch normalisation, activations and
+    dropout become the identity, max and average pools become equal-weight sums over the same
+    windows, and, since all channels would then carry the same values, each layer keeps a single
+    channel. The input gradient of a unit is then a sum of positive terms, one per path, so it
+    is non-zero exactly on the pixels the unit is connected to. Two neighbouring units near the
+    centre of the map give the size (the extent of the support), the stride (how far the support
+    moves) and the start.
 
     Parameters
     ----------
@@ -656,9 +711,8 @@ def gradient_receptive_field(
         small to hold the measured fields.
     """
     input_size = _pair(input_size)
-    probe = _positive_copy(model, dtype)
-    forward = _layer_output(probe, layer)
-    x = torch.ones(1, _in_channels(model), *input_size, dtype=dtype, requires_grad=True)
+    forward = _layer_output(_probe(model, dtype), layer)
+    x = torch.ones(1, 1, *input_size, dtype=dtype, requires_grad=True)
     out = forward(x)
     if out.dim() != 4:
         raise ValueError(f"layer {layer!r} has no spatial map (its output is {out.dim()}-D).")
