@@ -55,6 +55,12 @@ extensions = [
 # -- Gallery: one folder per chapter; chapters and their pages in reading order ----------------
 layerwise_chapters = {
     "first_layers": ["plot_first_layer_filters.py", "plot_feature_maps.py"],
+    "receptive_fields": [
+        "plot_receptive_field_growth.py",
+        "plot_effective_receptive_field.py",
+        "plot_architecture_receptive_fields.py",
+        "plot_dense_vs_conv_support.py",
+    ],
 }
 CHAPTERS = list(layerwise_chapters)
 

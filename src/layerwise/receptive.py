@@ -633,20 +633,9 @@ def _probe(module: nn.Module, dtype) -> nn.Module:
 
 
 def _layer_output(model: nn.Module, layer: str) -> Callable:
-    from torchvision.models.feature_extraction import create_feature_extractor
-
-    try:
-        extractor = create_feature_extractor(
-            model,
-            return_nodes={layer: "out"},
-            tracer_kwargs={"leaf_modules": [_SumPool, _ChannelSumConv, _ChannelSum]},
-        )
-    except Exception:  # noqa: BLE001 - fall back to a hook on a named module
-        modules = dict(model.named_modules())
-        if layer not in modules:
-            raise ValueError(
-                f"{layer!r} is not a layer of the model; see receptive_field(model) for names."
-            ) from None
+    """A function from input to the output of ``layer`` (a module's first call, or any node)."""
+    modules = dict(model.named_modules())
+    if layer in modules and layer:
         target = modules[layer]
 
         def run(x):
@@ -656,9 +645,22 @@ def _layer_output(model: nn.Module, layer: str) -> Callable:
                 model(x)
             finally:
                 handle.remove()
-            return captured[-1]
+            return captured[0]  # the unsuffixed name is the first call, as in torch.fx
 
         return run
+    from torchvision.models.feature_extraction import create_feature_extractor
+
+    try:
+        extractor = create_feature_extractor(
+            model,
+            return_nodes={layer: "out"},
+            tracer_kwargs={"leaf_modules": [_SumPool, _ChannelSumConv, _ChannelSum]},
+        )
+    except Exception as err:  # noqa: BLE001 - torch.fx raises many kinds of errors
+        raise ValueError(
+            f"{layer!r} is not a module of the model and the model cannot be traced to find it "
+            f"({type(err).__name__}); see receptive_field(model) for the names."
+        ) from err
     return lambda x: extractor(x)["out"]
 
 
@@ -810,30 +812,36 @@ def effective_receptive_field(
     input_size = _pair(input_size)
     generator = torch.Generator().manual_seed(seed)
     factory = model if not isinstance(model, nn.Module) else None
-    total = None
-    n = len(inputs) if inputs is not None else n_samples
-    for s in range(n):
+    if inputs is None:
+        channels = _in_channels(model if factory is None else factory())
+        inputs = torch.randn(n_samples, channels, *input_size, generator=generator)
+    total = torch.zeros(inputs.shape[2:], dtype=torch.float64)
+    # One network for all inputs (processed together: samples do not interact in eval mode),
+    # or a fresh network per input.
+    groups = [range(len(inputs))] if factory is None else [[s] for s in range(len(inputs))]
+    for group in groups:
         if factory is not None:
-            torch.manual_seed(seed * 100003 + s)
+            torch.manual_seed(seed * 100003 + group[0])
             net = factory()
         else:
             net = model
         was_training = net.training
         net.eval()
         dev = next(net.parameters()).device
-        forward = _layer_output(net, layer)
-        if inputs is not None:
-            x = inputs[s : s + 1].to(dev).clone()
-        else:
-            x = torch.randn(1, _in_channels(net), *input_size, generator=generator).to(dev)
-        x.requires_grad_(True)
-        out = forward(x)
+        x = inputs[list(group)].to(dev).clone().requires_grad_(True)
+        out = _layer_output(net, layer)(x)
+        if out.dim() != 4:
+            raise ValueError(f"layer {layer!r} has no spatial map (its output is {out.dim()}-D).")
         h, w = out.shape[2:]
         unit = ((h - 1) // 2, (w - 1) // 2)
-        (grad,) = torch.autograd.grad(out[0, :, unit[0], unit[1]].sum(), x)
-        g = grad[0].abs().sum(0).detach().cpu().double()
-        total = g if total is None else total + g
+        (grad,) = torch.autograd.grad(out[:, :, unit[0], unit[1]].sum(), x)
+        total += grad.abs().sum((0, 1)).detach().cpu().double()
         net.train(was_training)
+    if not total.sum() > 0:
+        raise ValueError(
+            f"the input gradient of the centre unit of layer {layer!r} is zero for every sample "
+            "(its ReLUs are off); use more samples or an initialisation that keeps them alive."
+        )
     erf = total / total.sum()
     rows = torch.arange(erf.shape[0], dtype=erf.dtype)
     cols = torch.arange(erf.shape[1], dtype=erf.dtype)
