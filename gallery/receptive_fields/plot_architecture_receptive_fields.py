@@ -97,25 +97,26 @@ for name, (size, layer) in check.items():
 # %%
 # Size against depth
 # ------------------
-# Every convolution along the main path, in order (ResNet's shortcut convolutions are parallel
-# to the main path and left out). The dotted line is the 224-pixel input.
+# Every convolution and pooling layer along the main path, in order (ResNet's shortcut
+# convolutions are parallel to the main path and left out). The dotted line is the 224-pixel
+# input.
 fig, ax = plt.subplots(figsize=(7.2, 4.2), layout="constrained")
 for name in stages:
     model = fields[name, "model"]
     convs = [
         layer
         for layer, module in model.named_modules()
-        if isinstance(module, nn.Conv2d) and "downsample" not in layer
+        if isinstance(module, nn.Conv2d | nn.MaxPool2d) and "downsample" not in layer
     ]
     sizes = [fields[name][layer].size[0] for layer in convs]
     ax.plot(range(1, len(sizes) + 1), sizes, ".-", label=f"{name} ({sizes[-1]} px)")
 ax.axhline(224, color="0.4", ls=":", lw=1)
 ax.set_xscale("log")
 ax.set_yscale("log")
-ax.set_xlabel("convolution layer (along the main path)")
+ax.set_xlabel("convolution or pooling layer along the main path")
 ax.set_ylabel("receptive field (pixels)")
 ax.legend(fontsize=8)
-ax.set_title("Deep networks reach fields larger than the image", fontsize=10)
+ax.set_title("Receptive field size layer by layer (224x224 input)", fontsize=10)
 plt.show()
 
 # %%

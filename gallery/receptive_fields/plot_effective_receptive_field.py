@@ -104,7 +104,8 @@ ax.set_xlabel("depth (number of 3x3 layers)")
 ax.set_ylabel("pixels")
 ax.legend(fontsize=8)
 ax.set_title(
-    "The effective field grows like a square root, the theoretical one linearly", fontsize=10
+    f"Width grows like depth^{slope:.2f}, the theoretical size like depth^{slope_theory:.2f}",
+    fontsize=10,
 )
 plt.show()
 
@@ -120,11 +121,11 @@ digits = data.digits(size=16)
 test_inputs = digits.x_test[: runtime.pick(quick=8, default=64, full=256)]
 trained_depths = runtime.pick(quick=[2, 4], default=[2, 4, 6], full=[2, 4, 6])
 seeds = runtime.pick(quick=[0], default=[0, 1, 2], full=[0, 1, 2, 3, 4])
-schedule = train.TrainConfig(epochs=runtime.pick(quick=2, default=15, full=40), lr=3e-3)
+schedule = train.TrainConfig(epochs=runtime.pick(quick=2, default=10, full=40), lr=3e-3)
 before, after = {}, {}
 for n in trained_depths:
     config = models.CNNConfig(
-        in_channels=1, num_classes=digits.num_classes, widths=(16,) * n, pools=(False,) * n
+        in_channels=1, num_classes=digits.num_classes, widths=(8,) * n, pools=(False,) * n
     )
     for seed in seeds:
         runtime.seed_everything(seed)
