@@ -57,8 +57,8 @@ ax.set_title(f"3x3 then 4x4: one unit sees {bottom - top}x{right - left} pixels"
 plt.show()
 
 # %%
-# The general rule (Araujo et al. :cite:`araujo2019computing`): a layer with kernel :math:`k`
-# adds :math:`(k - 1)` times the current stride to the size, and its own stride multiplies the
+# The general rule (Araujo et al. :cite:`araujo2019computing`): a layer with kernel k
+# adds (k - 1) times the current stride to the size, and its own stride multiplies the
 # stride. Stride and pooling are what make the field grow fast: after a stride-2 layer each
 # extra kernel pixel is worth two input pixels.
 #
