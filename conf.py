@@ -45,6 +45,7 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
+    "sphinx_mathjax_offline",  # MathJax served from the site itself, not a CDN
     "sphinx.ext.viewcode",
     "sphinx_gallery.gen_gallery",
     "sphinx_design",
@@ -56,6 +57,12 @@ extensions = [
 # -- Gallery: one folder per chapter; chapters and their pages in reading order ----------------
 layerwise_chapters = {
     "first_layers": ["plot_first_layer_filters.py", "plot_feature_maps.py"],
+    "receptive_fields": [
+        "plot_receptive_field_growth.py",
+        "plot_effective_receptive_field.py",
+        "plot_architecture_receptive_fields.py",
+        "plot_dense_vs_conv_support.py",
+    ],
     "why_neurons_differ": [
         "plot_symmetry_breaking.py",
         "plot_hidden_unit_niches.py",
