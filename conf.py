@@ -45,7 +45,7 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
-    "sphinx_mathjax_offline",  # MathJax served from the site itself, not a CDN
+    "sphinx-mathjax-offline",  # MathJax served from the site itself, not a CDN
     "sphinx.ext.viewcode",
     "sphinx_gallery.gen_gallery",
     "sphinx_design",
