@@ -55,6 +55,11 @@ extensions = [
 # -- Gallery: one folder per chapter; chapters and their pages in reading order ----------------
 layerwise_chapters = {
     "first_layers": ["plot_first_layer_filters.py", "plot_feature_maps.py"],
+    "transfer": [
+        "plot_layer_transfer.py",
+        "plot_cross_domain_transfer.py",
+        "plot_fine_tuning_similarity.py",
+    ],
 }
 CHAPTERS = list(layerwise_chapters)
 
