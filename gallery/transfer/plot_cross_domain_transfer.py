@@ -17,7 +17,6 @@ three ways to learn the digits, as a function of how many labelled digits there 
 # enlarged to the same 16x16 size. The source is chosen for a reason: digits are strokes, and the
 # shapes are made of strokes, corners, junctions and curves, so some of what the shape network
 # learned should be of use. The same architecture serves both tasks; only the classifier differs.
-import math
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -52,20 +51,18 @@ print(f"digits: {len(digits.y_train)} training and {len(digits.y_test)} test ima
 # * **from scratch**: random initial weights.
 #
 # Each is trained on class-balanced subsets of the digits (:meth:`layerwise.data.Dataset.subset`),
-# one subset per seed, and tested on the full digit test set. Small subsets get more epochs, so
-# that every network sees about the same number of batches.
+# one subset per seed, and tested on the full digit test set. Every network gets the same number
+# of batches: eight per epoch, whatever the subset size, for the same number of epochs.
 sizes = runtime.pick(
     quick=(20, 100), default=(20, 50, 150, 500), full=(10, 20, 50, 150, 500, 1257)
 )
 seeds = range(runtime.pick(quick=1, default=3, full=5))
-steps = runtime.pick(quick=20, default=60, full=300)
 depth = config.depth
 
 
 def schedule(n):
-    batch = min(32, n)
     return train.TrainConfig(
-        epochs=math.ceil(steps / math.ceil(n / batch)), batch_size=batch, lr=3e-3
+        epochs=runtime.pick(quick=2, default=10, full=30), batch_size=max(2, n // 8), lr=3e-3
     )
 
 

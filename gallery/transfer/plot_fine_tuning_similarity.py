@@ -33,7 +33,9 @@ config = models.CNNConfig(
     in_channels=3,
     widths=runtime.pick(quick=(8, 16, 32), default=(8, 16, 32), full=(32, 64, 128)),
 )
-schedule = train.TrainConfig(epochs=runtime.pick(quick=2, default=5, full=15), lr=3e-3)
+schedule = train.TrainConfig(
+    epochs=runtime.pick(quick=2, default=5, full=15), batch_size=32, lr=3e-3
+)
 seeds = range(runtime.pick(quick=1, default=3, full=5))
 blocks = [f"pool{i}" for i in range(1, config.depth + 1)]
 
