@@ -97,9 +97,10 @@ for m, color in zip(methods, ("C0", "C2", "0.3"), strict=True):
 ax.axhline(1 / digits.num_classes, color="0.6", ls=":", lw=1, label="chance")
 ax.set_xscale("log")
 ax.set_xticks(sizes, [str(n) for n in sizes])
+ax.minorticks_off()
 ax.set_xlabel("labelled training digits")
 ax.set_ylabel("test accuracy on digits")
-ax.set_title("Features of a shape network help most when labels are few")
+ax.set_title("Learning digits: from shape-network features or from scratch")
 ax.legend(fontsize=8)
 plt.show()
 
@@ -114,9 +115,9 @@ for m, g in gain.items():
 # %%
 # What it shows
 # -------------
-# The printed gains answer the question of the page: where the transferred start helps most,
-# and whether it still helps with every labelled digit available. The shaded bands are the
-# range over seeds (each seed draws another subset), which is wide for the smallest subsets:
-# which twenty digits one happens to have matters as much as the method. Frozen features can only
-# be as good as what the shape network happens to compute; fine-tuning can repair them, which is
-# why it usually ends above the frozen head once there are enough labels to do so.
+# The printed gains answer the question of the page: at which number of labelled digits the
+# transferred start helps most, and whether it still helps with the most labels tried. The
+# shaded bands are the range over seeds; each seed draws another subset, so they include the luck
+# of which digits one happens to have. Frozen features can only be as good as what the shape
+# network happens to compute, while fine-tuning can adapt them when there are labels to do so:
+# compare the two transferred curves at the largest size.

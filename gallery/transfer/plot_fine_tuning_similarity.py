@@ -90,7 +90,7 @@ for values, color, label in (
 ax.set_xticks(pos, [f"block {i}" for i in pos])
 ax.set_ylim(0, 1.02)
 ax.set_ylabel("linear CKA on B's test images")
-ax.set_title("Fine-tuning moves the late blocks most")
+ax.set_title("How much of each block of base A survives fine-tuning on B")
 ax.legend(fontsize=8, loc="lower left")
 plt.show()
 

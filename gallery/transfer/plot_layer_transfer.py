@@ -106,7 +106,7 @@ for i, v in enumerate(transfer.VARIANTS):
 ax.set_xticks(cuts, [f"n = {n}" for n in cuts])
 ax.set_xlabel("blocks 1..n copied")
 ax.set_ylabel("test accuracy on B")
-ax.set_title("Copied early blocks work for B; the last block of A does not")
+ax.set_title("Accuracy on B with blocks 1..n copied from base B or base A")
 ax.legend(ncols=5, loc="lower left", fontsize=8)
 plt.show()
 
@@ -133,7 +133,7 @@ for (name, values), color in zip(rel.items(), ("C3", "C1"), strict=True):
 ax.axhline(1, color="0.3", ls="--", lw=1, label="base B")
 ax.set_xticks(cuts, [f"n = {n}" for n in cuts])
 ax.set_ylabel("accuracy on B / base B accuracy")
-ax.set_title("Frozen features of A fall faster when A and B are dissimilar")
+ax.set_title("Frozen blocks of A, relative to base B, for both splits")
 ax.legend(fontsize=8)
 plt.show()
 

@@ -41,8 +41,8 @@ __all__ = [
     "summarize",
 ]
 
-#: The four variants of Yosinski et al.: ``B`` or ``A`` says where the first ``n`` blocks come
-#: from, ``+`` that they are fine-tuned rather than frozen. The rest is always trained on B.
+#: The four variants of Yosinski et al. (2014). ``B`` or ``A`` says where the first ``n`` blocks
+#: come from, ``+`` that they are fine-tuned rather than frozen; the rest is trained on B.
 VARIANTS = ("BnB", "BnB+", "AnB", "AnB+")
 
 #: Offset added to the base seed for the networks built on copied blocks, so that their new upper
