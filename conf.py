@@ -73,6 +73,11 @@ layerwise_chapters = {
         "plot_end_to_end_vs_pipeline.py",
     ],
     "why_depth": ["plot_parity_depth_vs_width.py", "plot_audio_hierarchy.py"],
+    "transfer": [
+        "plot_layer_transfer.py",
+        "plot_cross_domain_transfer.py",
+        "plot_fine_tuning_similarity.py",
+    ],
 }
 CHAPTERS = list(layerwise_chapters)
 

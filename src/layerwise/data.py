@@ -138,6 +138,46 @@ class Dataset:
             parts_test=self.parts_test,
         )
 
+    def select_classes(self, classes) -> Dataset:
+        """The same dataset restricted to some classes, relabelled ``0..k-1`` in the given order.
+
+        ``classes`` lists class names or indices, e.g. half of the classes for a transfer
+        experiment. Training and test images of the other classes are dropped; the
+        standardisation (``mean``, ``std``) is kept, so the images are unchanged.
+        """
+        wanted = []
+        for c in classes:
+            if isinstance(c, str):
+                if c not in self.classes:
+                    raise ValueError(
+                        f"{self.name} has no class {c!r}; its classes are "
+                        f"{', '.join(self.classes)}."
+                    )
+                c = self.classes.index(c)
+            c = int(c)
+            if not 0 <= c < self.num_classes:
+                raise ValueError(f"class index {c} is outside 0..{self.num_classes - 1}.")
+            wanted.append(c)
+        if not wanted or len(set(wanted)) != len(wanted):
+            raise ValueError("select_classes needs a non-empty list of distinct classes.")
+        relabel = torch.full((self.num_classes,), -1, dtype=torch.long)
+        relabel[wanted] = torch.arange(len(wanted))
+        keep_train = relabel[self.y_train] >= 0
+        keep_test = relabel[self.y_test] >= 0
+        names = tuple(self.classes[c] for c in wanted)
+        return Dataset(
+            name=f"{self.name}[{','.join(names)}]",
+            x_train=self.x_train[keep_train],
+            y_train=relabel[self.y_train[keep_train]],
+            x_test=self.x_test[keep_test],
+            y_test=relabel[self.y_test[keep_test]],
+            classes=names,
+            mean=self.mean,
+            std=self.std,
+            parts_train={k: v[keep_train] for k, v in self.parts_train.items()},
+            parts_test={k: v[keep_test] for k, v in self.parts_test.items()},
+        )
+
     def __repr__(self) -> str:
         shape = "x".join(str(d) for d in self.x_train.shape[1:])
         what = "images" if self.x_train.dim() == 4 else "examples"

@@ -1,0 +1,258 @@
+"""Transfer learning layer by layer: copy the first ``n`` blocks of a network into another.
+
+"Layer ``n``" of a :class:`~layerwise.models.CNNConfig` network is its ``n``-th convolution
+block: ``conv{n}``, ``bn{n}`` (and the parameter-free ``relu{n}`` and ``pool{n}``).
+
+* :func:`block_layers` -- the named layers with weights that make up blocks ``1..n``;
+* :func:`copy_blocks` -- a copy of those weights, ready for ``fit(init_state=...)``;
+* :func:`fit_transfer` -- train a network whose first ``n`` blocks come from another one, frozen
+  or fine-tuned, the rest freshly initialised;
+* :func:`layer_transfer` -- the experiment of Yosinski et al. (2014): base networks on two
+  halves A and B of the classes, then for every cut ``n`` the variants BnB, BnB+, AnB and AnB+,
+  returned as a tidy table of :class:`TransferRow`;
+* :func:`summarize` -- mean and standard deviation over seeds of such a table.
+
+Everything trains through :func:`layerwise.train.fit`, so the base networks and every variant
+are shared through the model cache between pages.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from . import train as _train
+from .data import Dataset
+from .models import CNNConfig
+
+__all__ = [
+    "SEED_OFFSET",
+    "VARIANTS",
+    "TransferRow",
+    "block_layers",
+    "copy_blocks",
+    "fit_transfer",
+    "layer_transfer",
+    "summarize",
+]
+
+#: The four variants of Yosinski et al. (2014). ``B`` or ``A`` says where the first ``n`` blocks
+#: come from, ``+`` that they are fine-tuned rather than frozen; the rest is trained on B.
+VARIANTS = ("BnB", "BnB+", "AnB", "AnB+")
+
+#: Offset added to the base seed for the networks built on copied blocks, so that their new upper
+#: layers never start from the same random weights as the base network they were cut from.
+SEED_OFFSET = 10_000
+
+
+@dataclass(frozen=True)
+class TransferRow:
+    """One trained network of a transfer experiment and its test accuracy on B.
+
+    ``variant`` is one of :data:`VARIANTS`, or ``"base"`` (``n = 0``) for the base network
+    trained on B from scratch.
+    """
+
+    variant: str
+    n: int
+    seed: int
+    accuracy: float
+
+
+def _blocks(model_or_config) -> int:
+    config = getattr(model_or_config, "config", model_or_config)
+    if not isinstance(config, CNNConfig):
+        raise TypeError(
+            "transfer works on CNNConfig networks (blocks conv1, bn1, ...); "
+            f"got {type(config).__name__}."
+        )
+    return config.depth
+
+
+def block_layers(model_or_config, n: int) -> tuple[str, ...]:
+    """Names of the top-level layers with weights in convolution blocks ``1..n``.
+
+    Parameters
+    ----------
+    model_or_config
+        A model built from a :class:`~layerwise.models.CNNConfig`, or the configuration.
+    n
+        How many blocks, from 0 (none) to the network's depth.
+
+    Returns
+    -------
+    tuple of str
+        ``("conv1", "bn1", ..., f"conv{n}", f"bn{n}")`` (no ``bn`` without batch norm).
+    """
+    depth = _blocks(model_or_config)
+    if not 0 <= n <= depth:
+        raise ValueError(f"n must be in 0..{depth} (the number of conv blocks), got {n}.")
+    config = getattr(model_or_config, "config", model_or_config)
+    names = []
+    for i in range(1, n + 1):
+        names.append(f"conv{i}")
+        if config.batchnorm:
+            names.append(f"bn{i}")
+    return tuple(names)
+
+
+def copy_blocks(source: nn.Module, n: int) -> dict[str, torch.Tensor]:
+    """A copy of the weights (and batch-norm statistics) of ``source``'s blocks ``1..n``.
+
+    The result is a partial state dict on the CPU, e.g. for
+    ``fit(config, data, init_state=copy_blocks(base, n))``; later changes to ``source`` do not
+    affect it.
+    """
+    prefixes = tuple(f"{name}." for name in block_layers(source, n))
+    return {
+        k: v.detach().cpu().clone()
+        for k, v in source.state_dict().items()
+        if k.startswith(prefixes)
+    }
+
+
+def fit_transfer(
+    config: CNNConfig,
+    source: nn.Module,
+    data: Dataset,
+    n: int,
+    train: _train.TrainConfig | None = None,
+    *,
+    fine_tune: bool,
+    seed: int = 0,
+    verbose: bool = False,
+) -> _train.FitResult:
+    """Train ``config``'s network on ``data`` with its first ``n`` blocks copied from ``source``.
+
+    Parameters
+    ----------
+    config
+        The network to train; its ``num_classes`` is set to ``data``'s. Blocks ``1..n`` must have
+        the same shapes as ``source``'s.
+    source
+        The network whose first ``n`` blocks are copied.
+    data
+        What the new network is trained (and tested) on.
+    n
+        Number of blocks to copy (0 trains from scratch).
+    train
+        The training configuration for :func:`layerwise.train.fit`.
+    fine_tune
+        Train the copied blocks too (the ``+`` variants) instead of freezing them; frozen blocks
+        also keep their batch-norm statistics.
+    seed
+        Seed for the new layers' initial weights and the batch order.
+    verbose
+        Passed to :func:`layerwise.train.fit`.
+
+    Returns
+    -------
+    layerwise.train.FitResult
+        As :func:`layerwise.train.fit` (cached like any other training run).
+    """
+    config = dataclasses.replace(config, num_classes=data.num_classes)
+    init = copy_blocks(source, n) if n else None
+    freeze = () if fine_tune else block_layers(config, n)
+    return _train.fit(
+        config, data, train, seed=seed, init_state=init, freeze=freeze, verbose=verbose
+    )
+
+
+def layer_transfer(
+    config: CNNConfig,
+    data_a: Dataset,
+    data_b: Dataset,
+    train: _train.TrainConfig | None = None,
+    *,
+    seeds=(0,),
+    cuts=None,
+    variants=VARIANTS,
+    verbose: bool = False,
+) -> list[TransferRow]:
+    """The layer-by-layer transfer experiment of Yosinski et al. (2014), on B's test set.
+
+    For each seed, base networks are trained from scratch on A and on B. Then for every cut
+    ``n``, a network is trained on B whose first ``n`` blocks are copied from base B (``BnB``)
+    or base A (``AnB``), frozen or fine-tuned (``+``); its other layers start from random weights
+    drawn with ``seed + SEED_OFFSET``.
+
+    Parameters
+    ----------
+    config
+        The architecture (a :class:`~layerwise.models.CNNConfig`); ``num_classes`` is set per
+        dataset.
+    data_a, data_b
+        Two datasets with the same image shape, e.g. two halves of one dataset's classes
+        (:meth:`layerwise.data.Dataset.select_classes`).
+    train
+        The training configuration of every network (bases and variants alike).
+    seeds
+        One repetition of the whole experiment per seed.
+    cuts
+        The values of ``n`` (default: every block, ``1..depth``).
+    variants
+        Which of :data:`VARIANTS` to train (``AnB`` alone needs no ``BnB`` networks).
+    verbose
+        Print a line per trained network.
+
+    Returns
+    -------
+    list of TransferRow
+        One row per network: the base B network (``variant="base"``, ``n=0``) and every
+        variant and cut, for every seed, with its test accuracy on B.
+    """
+    unknown = set(variants) - set(VARIANTS)
+    if unknown:
+        raise ValueError(f"unknown variants {sorted(unknown)}; choose from {', '.join(VARIANTS)}.")
+    if data_a.x_train.shape[1:] != data_b.x_train.shape[1:]:
+        raise ValueError("data_a and data_b must have images of the same shape.")
+    depth = _blocks(config)
+    cuts = tuple(cuts) if cuts is not None else tuple(range(1, depth + 1))
+    for n in cuts:
+        block_layers(config, n)  # validates n
+    rows: list[TransferRow] = []
+    for seed in seeds:
+        bases = {}
+        for half, data in (("B", data_b), ("A", data_a)):
+            if half == "A" and not any(v.startswith("A") for v in variants):
+                continue
+            cfg = dataclasses.replace(config, num_classes=data.num_classes)
+            bases[half] = _train.fit(cfg, data, train, seed=seed, verbose=verbose)
+        rows.append(TransferRow("base", 0, seed, bases["B"].test_accuracy))
+        for n in cuts:
+            for variant in variants:
+                result = fit_transfer(
+                    config,
+                    bases[variant[0]].model,
+                    data_b,
+                    n,
+                    train,
+                    fine_tune=variant.endswith("+"),
+                    seed=seed + SEED_OFFSET,
+                    verbose=verbose,
+                )
+                rows.append(TransferRow(variant, n, seed, result.test_accuracy))
+    return rows
+
+
+def summarize(rows) -> dict[tuple[str, int], tuple[float, float, int]]:
+    """Mean, standard deviation and count of the accuracy over seeds, per (variant, n).
+
+    The standard deviation is the sample one (0 for a single seed).
+    """
+    groups: dict[tuple[str, int], list[float]] = defaultdict(list)
+    for row in rows:
+        groups[(row.variant, row.n)].append(row.accuracy)
+    return {
+        key: (
+            statistics.fmean(acc),
+            statistics.stdev(acc) if len(acc) > 1 else 0.0,
+            len(acc),
+        )
+        for key, acc in groups.items()
+    }
