@@ -55,6 +55,14 @@ extensions = [
 # -- Gallery: one folder per chapter; chapters and their pages in reading order ----------------
 layerwise_chapters = {
     "first_layers": ["plot_first_layer_filters.py", "plot_feature_maps.py"],
+    "what_layers_learn": [
+        "plot_top_patches.py",
+        "plot_feature_visualization.py",
+        "plot_linear_probes.py",
+        "plot_nearest_neighbours.py",
+        "plot_occlusion_gradcam.py",
+        "plot_natural_image_statistics.py",
+    ],
 }
 CHAPTERS = list(layerwise_chapters)
 

@@ -33,7 +33,7 @@ def test_render_increases_the_target_activation(model, regularised):
     assert 0 <= result.images.min() and result.images.max() <= 1
     reached = _activation(model, result.images, "relu2", 3)
     assert reached == pytest.approx(result.value, rel=1e-4)
-    assert reached > 2 * start
+    assert reached > 1.25 * start
     # The target channel gains more than the layer's other channels on average.
     others = [_activation(model, result.images, "relu2", c) for c in range(8) if c != 3]
     assert reached > sum(others) / len(others)

@@ -21,7 +21,6 @@ peak early and object probes late.
 # a corner, a junction and a curve, and the object class.
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 
 from layerwise import data, features, models, plot, runtime, similarity, train
 
@@ -80,7 +79,10 @@ x_tr, x_te = drawings.x_train[:n_probe], drawings.x_test
 cells = [(1, 1), (1, 2), (2, 1), (2, 2)]
 targets = {
     "orientation": [
-        (drawings.parts_train["orientation"][:n_probe, r, c], drawings.parts_test["orientation"][:, r, c])
+        (
+            drawings.parts_train["orientation"][:n_probe, r, c],
+            drawings.parts_test["orientation"][:, r, c],
+        )
         for r, c in cells
     ],
     "parts": [
@@ -158,8 +160,10 @@ for k, level in enumerate(levels):
     )
 print(
     "network test accuracy: "
-    + ", ".join(f"seed {s} {train.evaluate(m, drawings.x_test, drawings.y_test)[1]:.3f}"
-                for s, m in zip(seeds, trained, strict=True))  # fmt: skip
+    + ", ".join(
+        f"seed {s} {train.evaluate(m, drawings.x_test, drawings.y_test)[1]:.3f}"
+        for s, m in zip(seeds, trained, strict=True)
+    )  # fmt: skip
 )
 
 # %%

@@ -16,7 +16,6 @@ from "looks alike pixel by pixel" to "comes from the same photograph" as we go d
 # twelve photographs a 32x32 patch was cut from.
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 import torch.nn.functional as F
 
 from layerwise import data, features, models, runtime, train
@@ -98,7 +97,9 @@ plt.show()
 # ---------------------------------------------------
 # Over every test patch: the fraction of its five nearest training patches that come from the
 # query's photograph (chance: one in twelve).
-agreement = {name: (y_db[neighbours[name]] == y_q[:, None]).float().mean().item() for name in spaces}
+agreement = {
+    name: (y_db[neighbours[name]] == y_q[:, None]).float().mean().item() for name in spaces
+}
 for name in spaces:
     print(f"{name:>6}: {agreement[name]:.3f} of the 5 nearest neighbours share the query's photo")
 print(f"chance: {1 / patches.num_classes:.3f}")

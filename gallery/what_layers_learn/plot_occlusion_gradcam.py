@@ -21,7 +21,6 @@ with `Captum <https://captum.ai>`_ :cite:`kokhlikyan2020captum`, PyTorch's attri
 # it larger crops of the photographs, at their original resolution (the scale it was trained
 # on). Parts of these crops were seen in training.
 import matplotlib.pyplot as plt
-import numpy as np
 import torch
 from captum.attr import LayerAttribution, LayerGradCam, Occlusion
 
@@ -83,7 +82,7 @@ with torch.no_grad():
 # ------------
 # Occlusion slides a grey window (zero after standardisation, i.e. the mean colour) of a
 # sixth of the image; Grad-CAM is computed at the output of each block's ReLU and upsampled to
-# the image with :meth:`captum.attr.LayerAttribution.interpolate`.
+# the image with ``LayerAttribution.interpolate``.
 window = side // 6
 occlusion = Occlusion(model)
 layers = ["relu1", "relu2", "relu3"]

@@ -131,8 +131,8 @@ def fourier_image(
     fy = torch.fft.fftfreq(h)[:, None]
     fx = torch.fft.rfftfreq(w)[None, :]
     freqs = (fx.square() + fy.square()).sqrt()
-    scale = 1.0 / freqs.clamp_min(1.0 / max(h, w)) ** decay_power
-    scale = scale * math.sqrt(h * w) / scale.square().mean().sqrt()  # unit-variance pixels
+    # As in lucent: 1/f scaling, and a constant that keeps the start's pixels small.
+    scale = 1.0 / freqs.clamp_min(1.0 / max(h, w)) ** decay_power / 4.0
     spectrum = (torch.randn((n, c, *freqs.shape, 2), generator=generator) * sd).requires_grad_()
 
     def to_pixels():
