@@ -53,7 +53,7 @@ model = train.fit(config, patches, schedule, seed=0).model.cpu()
 #   (:func:`~layerwise.optvis.fourier_image`), seen through random padding, jitter, scaling and
 #   rotation at every step.
 side = runtime.pick(quick=32, default=48, full=64)
-steps = runtime.pick(quick=24, default=160, full=1024)
+steps = runtime.pick(quick=24, default=128, full=1024)
 # The objective is a channel's output *before* its ReLU (after batch normalisation): after the
 # ReLU, a channel that is silent for the starting image has zero gradient and never moves.
 layers = ["bn1", "bn2", "bn3"]
@@ -104,7 +104,9 @@ results = {(n, r): visualise(n, r) for n in layers for r in (False, True)}
 # %%
 # The activation each image reaches, for its own channel, next to the channel's mean and
 # largest activation over real photo patches of the same size:
-big = data.photo_patches(size=side, n_train=runtime.pick(quick=300, default=1500, full=4000))
+big = data.photo_patches(
+    size=side, n_train=runtime.pick(quick=300, default=1200, full=4000), n_test=12
+)
 real = features.extract(model, patches.normalize(big.denormalize(big.x_train)), layers)
 
 
@@ -186,12 +188,14 @@ plt.show()
 # %%
 # What it shows
 # -------------
-# The printed activations show that plain gradient ascent is *good at its job*: it drives the
-# channel far above anything real photo patches do, with images that are mostly
-# high-frequency noise (compare the printed high-frequency shares with real patches). The
-# network responds to those patterns, but they say little a person can read. With the
-# transforms and the Fourier parameterisation the activation reached is lower but the images
-# show structure: colour and oriented edges for layer-1 channels, repeated textures and
-# patterns for deeper ones. What we see in a feature visualisation is therefore partly a choice
-# of regulariser: it shows patterns the unit responds to *that survive jitter and have natural
+# The printed activations show that plain gradient ascent is *good at its job*: it drives each
+# channel far above anything real photo patches do, with images whose variance sits mostly in
+# the highest frequencies (compare the printed high-frequency shares with real patches). For
+# first-layer channels it finds period-two gratings: with a stride of 2, the layer samples every
+# second pixel, and a pattern at exactly that period excites it most. The network responds to
+# such patterns, but they say little a person can read. With the transforms and the Fourier
+# parameterisation the activation reached is lower, the frequency content is close to that of
+# photographs, and the images show structure: colour fields for first-layer channels, stripes
+# and repeated textures for deeper ones. What a feature visualisation shows is therefore partly
+# a choice of regulariser: patterns the unit responds to *that survive jitter and have natural
 # image statistics*, not the unique input the unit "wants".

@@ -162,3 +162,8 @@ for (name, method), value in share.items():
 # backward pass, and its resolution is the layer's: fine but noisy in the first block, coarse
 # and object-level in the last. Grad-CAM at the first block mostly marks edges and texture
 # wherever they are, which is why it is normally computed at the last convolutional layer.
+#
+# Attribution maps also show *which* evidence a network uses, and it need not be the object a
+# person would name: this network was trained to say which photograph a patch comes from, so
+# for a class such as "rocket" the background that fills most of that photograph is as good
+# evidence as the rocket, and the maps show where this network found it.

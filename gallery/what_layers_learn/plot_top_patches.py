@@ -16,7 +16,6 @@ fires most :cite:`zeiler2014visualizing`. Because a unit only sees part of the i
 # (same data, configuration and seed, so it comes from the model cache).
 import matplotlib.pyplot as plt
 import torch
-import torch.nn.functional as F
 
 from layerwise import data, features, models, receptive, runtime, train
 
@@ -42,26 +41,22 @@ model = train.fit(config, patches, schedule, seed=0).model.cpu()
 # Where deeper channels fire on a photograph
 # ------------------------------------------
 # First the view the previous chapter stopped at: the feature maps of layers 2 and 3 on a whole
-# photograph, now overlaid on it. For a few channels of each layer we show where on the
-# astronaut photograph the channel responds, upsampled to the photograph (bright = strong).
-# We pick the channels that respond most strongly somewhere in this photograph.
-# The photograph is used at its own resolution, the scale the network was trained at. We pick
-# the channels whose response is most concentrated (highest peak relative to their mean).
+# photograph, next to it. For a few channels of each layer we show where on the astronaut
+# photograph the channel responds (bright = strong), at the map's own resolution. The
+# photograph is used at its own resolution, the scale the network was trained at. We pick the
+# channels whose response varies most across the photograph.
 photo = torch.from_numpy(data.photo("astronaut")).permute(2, 0, 1)[None].float() / 255.0
 maps = features.extract(model, patches.normalize(photo), ["relu2", "relu3"])
 n_show = 5
 fig, axes = plt.subplots(2, n_show + 1, figsize=(11, 4.4), layout="constrained")
 for row, name in zip(axes, ["relu2", "relu3"], strict=True):
     m = maps[name][0]
-    peakiness = m.flatten(1).amax(1) / m.flatten(1).mean(1).clamp_min(1e-6)
-    strongest = peakiness.argsort(descending=True)[:n_show]
+    varied = m.flatten(1).std(1).argsort(descending=True)[:n_show]
     row[0].imshow(photo[0].permute(1, 2, 0).numpy())
-    row[0].set_title(f"{name} ({m.shape[1]}x{m.shape[2]} map)", fontsize=9)
-    for ax, c in zip(row[1:], strongest.tolist(), strict=True):
-        up = F.interpolate(m[c][None, None], size=photo.shape[-2:], mode="bilinear")[0, 0]
-        ax.imshow(photo[0].permute(1, 2, 0).numpy())
-        ax.imshow(up.numpy(), cmap="magma", alpha=0.7)
-        ax.set_title(f"channel {c}", fontsize=9)
+    row[0].set_title(f"input; {name} maps are {m.shape[1]}x{m.shape[2]}", fontsize=9)
+    for ax, c in zip(row[1:], varied.tolist(), strict=True):
+        ax.imshow(m[c].numpy(), cmap="magma")
+        ax.set_title(f"{name}, channel {c}", fontsize=9)
     for ax in row:
         ax.set_axis_off()
 fig.suptitle("Where single layer-2 and layer-3 channels respond on a photograph")
@@ -115,22 +110,22 @@ for name in layers:
     )
 
 # %%
-# One row per channel, its eight top patches left to right. Each crop is exactly what one unit
-# sees, drawn at the same size on the page, so a layer-1 crop is a few coarse pixels and a
-# layer-3 crop a whole region of a photograph.
-fig = plt.figure(figsize=(11, 0.5 + 0.48 * n_channels * len(layers)), layout="constrained")
-groups = fig.subfigures(len(layers), 1)
+# One row per channel, its eight top patches left to right, one block per layer. Each crop is
+# exactly what one unit sees, drawn at the same size on the page, so a layer-1 crop is a few
+# coarse pixels and a layer-3 crop a whole region of a photograph.
+fig = plt.figure(figsize=(11, 0.9 + 0.47 * n_channels), layout="constrained")
+groups = fig.subfigures(1, len(layers), wspace=0.03)
 for group, name in zip(groups, layers, strict=True):
     mine = [r for r in rows if r[0] == name]
-    axes = group.subplots(len(mine), k, squeeze=False)
+    axes = group.subplots(len(mine), k, squeeze=False, gridspec_kw={"wspace": 0.05})
     for (_, c, imgs), row in zip(mine, axes, strict=True):
         for img, ax in zip(imgs, row, strict=True):
             ax.imshow(img, interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
-        row[0].set_ylabel(f"ch. {c}", fontsize=8)
+        row[0].set_ylabel(f"ch. {c}", fontsize=7)
     size = fields[name].size[0]
-    group.suptitle(f"{name}: each crop is the {size}x{size}-pixel receptive field", fontsize=10)
+    group.suptitle(f"{name}: {size}x{size}-pixel crops", fontsize=10)
 fig.suptitle("Photo crops that excite single channels most, cut to what the unit sees")
 plt.show()
 
