@@ -127,10 +127,12 @@ for name in spaces:
 # %%
 # What it shows
 # -------------
-# The printed fractions show how the notion of "similar" changes with depth. In pixel space the
-# nearest patches match the query's brightness and colour layout, wherever they come from; in
-# the deeper feature spaces more of the neighbours come from the query's photograph even when
-# they look different pixel by pixel. The colour differences show the other side of the trade:
-# how closely the neighbours match the query's colour as the network moves from appearance
-# to identity. The network was trained with colour jitter, so it had reason to stop relying on
-# colour.
+# The printed fractions show how the notion of "similar" changes with depth: more of the
+# neighbours come from the query's photograph in each deeper feature space, and the grass
+# texture in the last row is matched by texture rather than by brightness once we leave pixel
+# space. The colour differences contradict the simple story that early layers match colour and
+# late layers ignore it: here the deeper neighbours match the query's mean colour at least as
+# closely as the pixel-space ones. Cosine similarity of standardised pixels rewards the same
+# layout of light and dark more than the same average colour, and in this task the photograph
+# a patch comes from largely fixes its palette, so neighbours of the right class also have the
+# right colours, despite the colour jitter used in training.
