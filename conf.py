@@ -63,6 +63,14 @@ layerwise_chapters = {
         "plot_architecture_receptive_fields.py",
         "plot_dense_vs_conv_support.py",
     ],
+    "what_layers_learn": [
+        "plot_top_patches.py",
+        "plot_feature_visualization.py",
+        "plot_linear_probes.py",
+        "plot_nearest_neighbours.py",
+        "plot_occlusion_gradcam.py",
+        "plot_natural_image_statistics.py",
+    ],
     "why_neurons_differ": [
         "plot_symmetry_breaking.py",
         "plot_hidden_unit_niches.py",

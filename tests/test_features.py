@@ -27,3 +27,48 @@ def test_unknown_layer_lists_the_real_ones():
 def test_layer_names_by_kind():
     model = models.CNNConfig(widths=(4, 4), kernel_sizes=(3, 3)).build()
     assert features.layer_names(model, torch.nn.Conv2d) == ["conv1", "conv2"]
+
+
+def _small_cnn(seed=0):
+    torch.manual_seed(seed)
+    return models.CNNConfig(in_channels=3, num_classes=4, widths=(6, 8),
+                            kernel_sizes=(5, 3), strides=(2, 1)).build().eval()  # fmt: skip
+
+
+def test_top_activations_are_the_argmax_patches():
+    model = _small_cnn()
+    x = torch.randn(40, 3, 24, 24)
+    top = features.top_activations(model, x, "relu2", [1, 5, 7], k=4, batch_size=7)
+    maps = features.extract(model, x, ["relu2"])["relu2"]
+    assert top.image.shape == top.row.shape == top.col.shape == top.value.shape == (3, 4)
+    for i, c in enumerate(top.channels):
+        peaks = maps[:, c].flatten(1).max(dim=1).values
+        # The k inputs with the highest peaks, in decreasing order ...
+        assert torch.equal(top.image[i], peaks.argsort(descending=True, stable=True)[:4])
+        for j in range(4):
+            n, r, q = int(top.image[i, j]), int(top.row[i, j]), int(top.col[i, j])
+            # ... each at the position where the channel really peaks.
+            assert maps[n, c, r, q] == maps[n, c].max() == top.value[i, j]
+    assert (top.value[:, :-1] >= top.value[:, 1:]).all()
+
+
+def test_top_activations_checks_its_arguments():
+    model = _small_cnn()
+    with pytest.raises(ValueError, match="k must be in 1..3"):
+        features.top_activations(model, torch.randn(3, 3, 16, 16), "conv1", k=5)
+    with pytest.raises(ValueError, match="needs feature maps"):
+        features.top_activations(model, torch.randn(3, 3, 16, 16), "fc", k=2)
+
+
+def test_crop_cuts_the_window_and_fills_outside():
+    x = torch.arange(2 * 1 * 6 * 6, dtype=torch.float32).view(2, 1, 6, 6)
+    out = features.crop(x, torch.tensor([1, -2]), torch.tensor([2, 4]), 3, fill=-1.0)
+    assert out.shape == (2, 1, 3, 3)
+    assert torch.equal(out[0, 0], x[0, 0, 1:4, 2:5])
+    # Window at rows -2..0, cols 4..6: only the top row's first two columns lie inside.
+    expected = torch.full((3, 3), -1.0)
+    expected[2, :2] = x[1, 0, 0, 4:6]
+    assert torch.equal(out[1, 0], expected)
+    # One image, several corners.
+    many = features.crop(x[0], torch.tensor([0, 3]), torch.tensor([0, 3]), 3)
+    assert torch.equal(many[1, 0], x[0, 0, 3:6, 3:6])

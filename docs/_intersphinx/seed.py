@@ -32,6 +32,7 @@ ENTRIES = {
             ("os.PathLike", "py:class", "library/os.html#os.PathLike"),
             ("pathlib.Path", "py:class", "library/pathlib.html#pathlib.Path"),
             ("collections.abc.Sequence", "py:class", "library/collections.abc.html#$"),
+            ("collections.abc.Callable", "py:class", "library/collections.abc.html#$"),
         ],
     ),
     "torch": (

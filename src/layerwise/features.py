@@ -8,11 +8,13 @@ no hand-written forward pass.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["extract", "layer_names"]
+__all__ = ["TopActivations", "crop", "extract", "layer_names", "top_activations"]
 
 
 def layer_names(model: nn.Module, kind: type[nn.Module] | tuple[type[nn.Module], ...] = nn.Module):
@@ -42,18 +44,10 @@ def extract(
     ValueError
         If a name is not a layer of the model.
     """
-    from torchvision.models.feature_extraction import create_feature_extractor
-
-    known = {name for name, _ in model.named_modules() if name}
-    unknown = [name for name in layers if name not in known]
-    if unknown:
-        raise ValueError(
-            f"{', '.join(map(repr, unknown))} not in the model; its layers are "
-            f"{', '.join(layer_names(model))}."
-        )
+    _check_layers(model, layers)
     was_training = model.training
     model.eval()
-    extractor = create_feature_extractor(model, return_nodes={name: name for name in layers})
+    extractor = _extractor(model, layers)
     dev = next(model.parameters()).device
     chunks: dict[str, list[torch.Tensor]] = {name: [] for name in layers}
     for i in range(0, len(x), batch_size):
@@ -62,3 +56,126 @@ def extract(
             chunks[name].append(out[name].to(x.device))
     model.train(was_training)
     return {name: torch.cat(parts) for name, parts in chunks.items()}
+
+
+def _check_layers(model: nn.Module, layers: Sequence[str]) -> None:
+    known = {name for name, _ in model.named_modules() if name}
+    unknown = [name for name in layers if name not in known]
+    if unknown:
+        raise ValueError(
+            f"{', '.join(map(repr, unknown))} not in the model; its layers are "
+            f"{', '.join(layer_names(model))}."
+        )
+
+
+def _extractor(model: nn.Module, layers: Sequence[str]) -> nn.Module:
+    from torchvision.models.feature_extraction import create_feature_extractor
+
+    return create_feature_extractor(model, return_nodes={name: name for name in layers})
+
+
+@dataclass(frozen=True)
+class TopActivations:
+    """The inputs that excite each channel most, and where in them.
+
+    All fields are (channels, k) tensors: for channel ``i``, ``image[i, j]`` is the index of
+    the ``j``-th most exciting input (in decreasing order of ``value``), ``row[i, j]`` and
+    ``col[i, j]`` the position in the layer's feature map where the channel peaks in that
+    input, and ``value[i, j]`` the peak activation.
+    """
+
+    channels: tuple[int, ...]
+    image: torch.Tensor
+    row: torch.Tensor
+    col: torch.Tensor
+    value: torch.Tensor
+
+
+@torch.no_grad()
+def top_activations(
+    model: nn.Module,
+    x: torch.Tensor,
+    layer: str,
+    channels: Sequence[int] | None = None,
+    *,
+    k: int = 9,
+    batch_size: int = 1024,
+) -> TopActivations:
+    """For each channel of ``layer``, the ``k`` inputs with the largest peak activation.
+
+    Each input counts once per channel, at its strongest position (as in Zeiler and Fergus's
+    "top 9 activations"); ties are broken by the lower index. Only the per-input peaks are
+    kept, so memory does not grow with the feature-map size.
+
+    Parameters
+    ----------
+    model, x, layer
+        The network, the inputs (N, C, H, W) and the name of a layer with (N, C', H', W')
+        outputs.
+    channels
+        Which channels (default: all).
+    k
+        How many inputs per channel (at most N).
+    """
+    _check_layers(model, [layer])
+    if not 0 < k <= len(x):
+        raise ValueError(f"k must be in 1..{len(x)} (the number of inputs), got {k}.")
+    was_training = model.training
+    model.eval()
+    extractor = _extractor(model, [layer])
+    dev = next(model.parameters()).device
+    peaks, where = [], []
+    for i in range(0, len(x), batch_size):
+        out = extractor(x[i : i + batch_size].to(dev))[layer]
+        if out.dim() != 4:
+            raise ValueError(
+                f"{layer!r} outputs shape {tuple(out.shape)}; top_activations needs feature maps "
+                "(N, C, H, W)."
+            )
+        chosen = list(range(out.shape[1])) if channels is None else list(channels)
+        width = out.shape[-1]
+        out = out[:, chosen].flatten(2).cpu()
+        value, pos = out.max(dim=2)  # (n, channels): first maximum in row-major order
+        peaks.append(value)
+        where.append(pos)
+    model.train(was_training)
+    peaks_all, where_all = torch.cat(peaks).T, torch.cat(where).T  # (channels, N)
+    order = torch.sort(peaks_all, dim=1, descending=True, stable=True).indices[:, :k]
+    pos = torch.gather(where_all, 1, order)
+    return TopActivations(
+        channels=tuple(chosen),
+        image=order,
+        row=pos // width,
+        col=pos % width,
+        value=torch.gather(peaks_all, 1, order),
+    )
+
+
+def crop(
+    x: torch.Tensor, top: torch.Tensor, left: torch.Tensor, size: int, *, fill: float = 0.0
+) -> torch.Tensor:
+    """Square windows of side ``size`` with top-left corners ``(top, left)`` cut out of ``x``.
+
+    ``x`` is one image (C, H, W) or a batch (N, C, H, W); for a batch, ``top`` and ``left`` hold
+    one corner per image, for one image any number of corners. Parts of a window outside the
+    image are filled with ``fill`` (a receptive field near the border reaches past the image).
+    Returns (M, C, size, size).
+    """
+    top = torch.as_tensor(top).long().flatten()
+    left = torch.as_tensor(left).long().flatten()
+    if len(top) != len(left):
+        raise ValueError("top and left need the same number of corners.")
+    if size < 1:
+        raise ValueError(f"size must be positive, got {size}.")
+    batch = x if x.dim() == 4 else x[None].expand(len(top), *x.shape)
+    if len(batch) != len(top):
+        raise ValueError(f"x holds {len(batch)} images but {len(top)} corners were given.")
+    padded = F.pad(batch, (size, size, size, size), value=fill)
+    offs = torch.arange(size)
+    rows = (top[:, None] + size + offs)[:, None, :, None]  # (M, 1, size, 1)
+    cols = (left[:, None] + size + offs)[:, None, None, :]
+    index = torch.arange(len(top))[:, None, None, None]
+    chans = torch.arange(x.shape[-3])[None, :, None, None]
+    rows = rows.clamp(0, padded.shape[-2] - 1)
+    cols = cols.clamp(0, padded.shape[-1] - 1)
+    return padded[index, chans, rows, cols]

@@ -1,0 +1,84 @@
+import pytest
+import torch
+
+from layerwise import features, models, optvis
+
+
+@pytest.fixture
+def model():
+    torch.manual_seed(0)
+    return models.CNNConfig(in_channels=3, num_classes=4, widths=(8, 8),
+                            kernel_sizes=(5, 3), strides=(2, 1)).build().eval()  # fmt: skip
+
+
+def _activation(model, images, layer, c):
+    return features.extract(model, images, [layer])[layer][:, c].mean().item()
+
+
+@pytest.mark.parametrize("regularised", [False, True])
+def test_render_increases_the_target_activation(model, regularised):
+    g = torch.Generator().manual_seed(1)
+    if regularised:
+        image = optvis.fourier_image((1, 3, 32, 32), generator=g)
+        transform = optvis.compose([optvis.pad(2), optvis.jitter(2),
+                                    optvis.random_scale([0.9, 1.1]),
+                                    optvis.random_rotate([-10, 10])])  # fmt: skip
+    else:
+        image, transform = optvis.pixel_image((1, 3, 32, 32), generator=g), None
+    start = _activation(model, image().detach(), "relu2", 3)
+    result = optvis.render(
+        model, optvis.channel("relu2", 3), image, transform=transform, steps=40, lr=0.05
+    )
+    assert result.images.shape == (1, 3, 32, 32)
+    assert 0 <= result.images.min() and result.images.max() <= 1
+    reached = _activation(model, result.images, "relu2", 3)
+    assert reached == pytest.approx(result.value, rel=1e-4)
+    assert reached > 1.25 * start
+    # The target channel gains more than the layer's other channels on average.
+    others = [_activation(model, result.images, "relu2", c) for c in range(8) if c != 3]
+    assert reached > sum(others) / len(others)
+
+
+def test_render_is_reproducible_with_a_seed(model):
+    def run(seed):
+        image = optvis.fourier_image((2, 3, 24, 24), generator=torch.Generator().manual_seed(seed))
+        objective = optvis.channel("relu1", 0, batch=0) + optvis.neuron("relu2", 1, batch=1)
+        transform = optvis.compose([optvis.jitter(3), optvis.random_rotate(range(-20, 21))])
+        return optvis.render(model, objective, image, transform=transform, steps=15, seed=seed)
+
+    a, b, c = run(0), run(0), run(1)
+    assert torch.equal(a.images, b.images) and a.history == b.history
+    assert not torch.allclose(a.images, c.images)
+
+
+def test_objectives_combine():
+    outputs = {"a": torch.arange(8.0).view(2, 1, 2, 2), "b": torch.ones(2, 2, 3, 3)}
+    assert optvis.channel("a", 0)(outputs).item() == pytest.approx(3.5)
+    assert optvis.channel("a", 0, batch=1)(outputs).item() == pytest.approx(5.5)
+    assert optvis.neuron("a", 0, y=0, x=1, batch=0)(outputs).item() == 1.0
+    combined = 2 * optvis.channel("a", 0) + -optvis.channel("b", 1)
+    assert combined.layers == ("a", "b")
+    assert combined(outputs).item() == pytest.approx(2 * 3.5 - 1)
+
+
+def test_fourier_image_starts_grey_and_smooth():
+    g = torch.Generator().manual_seed(0)
+    pixels = optvis.fourier_image((1, 3, 32, 32), sd=0.5, generator=g)()
+    noise = optvis.pixel_image((1, 3, 32, 32), sd=0.5, generator=g)()
+
+    def roughness(img):  # mean squared difference of neighbouring pixels relative to variance
+        return (img.diff(dim=-1).square().mean() / img.var()).item()
+
+    flat = optvis.fourier_image((1, 3, 32, 32), sd=0.5, decay_power=0.0, generator=g)()
+    # White noise has roughness 2; a 1/f spectrum puts its energy in low frequencies.
+    assert roughness(pixels) < 0.75 * roughness(noise)
+    assert roughness(pixels) < 0.75 * roughness(flat)
+
+
+def test_bad_arguments_are_reported(model):
+    with pytest.raises(ValueError, match="shape must be"):
+        optvis.pixel_image((3, 32, 32))
+    with pytest.raises(ValueError, match="decorrelate needs 3 colour channels"):
+        optvis.pixel_image((1, 1, 8, 8), decorrelate=True)()
+    with pytest.raises(ValueError, match="'conv9' not in the model"):
+        optvis.render(model, optvis.channel("conv9", 0), steps=1)
