@@ -21,6 +21,7 @@ peak early and object probes late.
 # a corner, a junction and a curve, and the object class.
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
 
 from layerwise import data, features, models, plot, runtime, similarity, train
 
@@ -71,7 +72,9 @@ def untrained(seed):
 # * **parts**: corner, junction and curve present or not, one probe each, averaged;
 # * **object**: the eight classes.
 #
-# "input" is a probe on the raw pixels.
+# "input" is a probe on the raw pixels. A convolutional layer's maps are first averaged over a
+# 4x4 grid of regions (the same grid the orientation labels use), so every probe sees each
+# channel's response in each region; this keeps the probes small enough to fit quickly.
 layers = ["pool1", "pool2", "pool3", "gap"]
 depths = ["input", *layers]
 n_probe = runtime.pick(quick=600, default=2000, full=6000)
@@ -105,6 +108,11 @@ def probe_all(feats_tr, feats_te):
     return out
 
 
+def on_grid(maps):
+    """Average conv feature maps over a 4x4 grid of regions; other outputs pass unchanged."""
+    return torch.nn.functional.adaptive_avg_pool2d(maps, 4) if maps.dim() == 4 else maps
+
+
 levels = list(targets)
 pixels = probe_all(x_tr, x_te)
 chance = {level: pixels[level][1] for level in levels}
@@ -114,7 +122,7 @@ for kind, nets in (("trained", trained), ("random", [untrained(s) for s in seeds
         acc[kind][i, 0] = [pixels[level][0] for level in levels]
         f_tr, f_te = features.extract(net, x_tr, layers), features.extract(net, x_te, layers)
         for j, name in enumerate(layers, start=1):
-            result = probe_all(f_tr[name], f_te[name])
+            result = probe_all(on_grid(f_tr[name]), on_grid(f_te[name]))
             acc[kind][i, j] = [result[level][0] for level in levels]
 
 # %%
