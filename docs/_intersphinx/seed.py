@@ -32,6 +32,7 @@ ENTRIES = {
             ("os.PathLike", "py:class", "library/os.html#os.PathLike"),
             ("pathlib.Path", "py:class", "library/pathlib.html#pathlib.Path"),
             ("collections.abc.Sequence", "py:class", "library/collections.abc.html#$"),
+            ("collections.OrderedDict", "py:class", "library/collections.html#$"),
             ("collections.abc.Callable", "py:class", "library/collections.abc.html#$"),
         ],
     ),
@@ -40,6 +41,8 @@ ENTRIES = {
         "stable",
         [
             ("torch.Tensor", "py:class", "tensors.html#torch.Tensor"),
+            ("torch.dtype", "py:class", "tensor_attributes.html#torch.dtype"),
+            ("torch.fx", "py:module", "fx.html#module-torch.fx"),
             ("torch.device", "py:class", "tensor_attributes.html#torch.device"),
             ("torch.Generator", "py:class", "generated/torch.Generator.html#$"),
             ("torch.nn.Module", "py:class", "generated/torch.nn.Module.html#$"),

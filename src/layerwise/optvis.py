@@ -50,7 +50,7 @@ __all__ = [
 # Parameterisations
 # ---------------------------------------------------------------------------------------------
 
-#: Square root of the colour covariance of natural images (ImageNet), as used by lucent: mapping
+#: The square root of the colour covariance of natural images (ImageNet, as in lucent). Mapping
 #: independent "decorrelated" channels through it gives colours with natural-image statistics.
 COLOR_CORRELATION = torch.tensor(
     [[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]], dtype=torch.float32
