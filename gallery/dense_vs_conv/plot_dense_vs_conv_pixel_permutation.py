@@ -100,7 +100,8 @@ def weight_images(weights):
     return [(row / row.abs().max()).view(20, 20).numpy() for row in weights]
 
 
-fig = plt.figure(figsize=(11, 4.6), layout="constrained")
+fig = plt.figure(figsize=(11, 4.9), layout="constrained")
+fig.suptitle("Incoming weights of the 25 first-layer units, drawn as 20x20 images")
 left, right = fig.subfigures(1, 2, wspace=0.03)
 for sub, weights, title in (
     (left, w, "Trained on the original digits"),
