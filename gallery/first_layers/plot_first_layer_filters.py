@@ -78,6 +78,7 @@ trained = result.model.conv1.weight.detach().cpu()
 # %%
 # Before and after
 # ----------------
+# sphinx_gallery_thumbnail_number = 2
 # Each square is one 7x7x3 filter, shown in colour: grey is zero, brighter is positive, darker is
 # negative, and a colour means the filter weighs that channel more.
 fig = plt.figure(figsize=(11, 4.0), layout="constrained")
