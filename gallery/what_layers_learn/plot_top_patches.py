@@ -53,7 +53,7 @@ for row, name in zip(axes, ["relu2", "relu3"], strict=True):
     m = maps[name][0]
     varied = m.flatten(1).std(1).argsort(descending=True)[:n_show]
     row[0].imshow(photo[0].permute(1, 2, 0).numpy())
-    row[0].set_title(f"input; {name} maps are {m.shape[1]}x{m.shape[2]}", fontsize=9)
+    row[0].set_title(f"{name}: {m.shape[1]}x{m.shape[2]} maps", fontsize=9)
     for ax, c in zip(row[1:], varied.tolist(), strict=True):
         ax.imshow(m[c].numpy(), cmap="magma")
         ax.set_title(f"{name}, channel {c}", fontsize=9)
@@ -135,6 +135,9 @@ plt.show()
 # In the first layer the top patches of a channel share a simple feature that fits in a few
 # pixels: an edge at one orientation or one colour. In layers 2 and 3 each unit sees a bigger
 # window and its top patches share a larger arrangement -- a texture, a stripe pattern, a
-# boundary between two regions. This is the evidence behind the familiar "edges, then
-# textures and parts" picture :cite:`zeiler2014visualizing`, at the scale of a small network
-# trained on twelve photographs; later pages measure it instead of looking at it.
+# boundary between two regions, a bright corner, small bright spots on black. Some rows repeat
+# nearly the same crop: the training patches are overlapping crops of only twelve photographs,
+# so the best-matching spot of a photograph appears in several of them. This is the evidence
+# behind the familiar "edges, then textures and parts" picture :cite:`zeiler2014visualizing`,
+# at the scale of a small network trained on twelve photographs; later pages measure it
+# instead of looking at it.
