@@ -20,6 +20,7 @@ Timings are medians over ``--repeat`` runs (cold builds are repeated from a clea
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -161,17 +162,11 @@ def training_loop_efficiency(repeat: int) -> dict:
     import torch
     import torch.nn.functional as F
 
-    from layerwise import data, models, runtime, train
+    from layerwise import runtime, train, zoo
 
-    patches = data.photo_patches(size=32, n_train=4096, n_test=512)
-    config = models.CNNConfig(
-        in_channels=3,
-        num_classes=patches.num_classes,
-        widths=(32, 64, 128),
-        kernel_sizes=(7, 3, 3),
-        strides=(2, 1, 1),
-    )
-    schedule = train.TrainConfig(epochs=2, batch_size=128, augment="flip+color")
+    recipe = zoo.photo_cnn()  # the network most pages share, two epochs of its schedule
+    patches, config = recipe.data, recipe.config
+    schedule = dataclasses.replace(recipe.schedule, epochs=2)
     n = 2 * len(patches.y_train)
     fit_rates, bare_rates = [], []
     for _ in range(repeat):
@@ -181,9 +176,12 @@ def training_loop_efficiency(repeat: int) -> dict:
 
         runtime.seed_everything(0)
         model = config.build().to(runtime.device())
-        opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+        opt = torch.optim.AdamW(
+            model.parameters(), lr=schedule.lr, weight_decay=schedule.weight_decay
+        )
         x, y = patches.x_train.to(runtime.device()), patches.y_train.to(runtime.device())
-        batches = [(x[i : i + 128], y[i : i + 128]) for i in range(0, len(y), 128)]
+        b = schedule.batch_size
+        batches = [(x[i : i + b], y[i : i + b]) for i in range(0, len(y), b)]
         model.train()
         started = time.perf_counter()
         for _ in range(2):

@@ -19,13 +19,10 @@ measure how *oriented* each one is, so the change is a number and not only a pic
 import matplotlib.pyplot as plt
 import torch
 
-from layerwise import data, filters, models, plot, runtime, train
+from layerwise import filters, plot, runtime, zoo
 
-patches = data.photo_patches(
-    size=32,
-    n_train=runtime.pick(quick=1200, default=12000, full=40000),
-    n_test=runtime.pick(quick=600, default=2400, full=6000),
-)
+recipe = zoo.photo_cnn()
+patches = recipe.data
 print(patches)
 
 first = [int((patches.y_train == c).nonzero()[0]) for c in range(patches.num_classes)]
@@ -53,17 +50,10 @@ plt.show()
 #   usual scale. Batch normalisation follows the layer, so the scale changes nothing the network
 #   computes; but in a short training run, filters that start at full scale keep much of their
 #   initial noise, which hides what the gradient added. (Try ``conv1_init_scale=1.0``.)
-config = models.CNNConfig(
-    in_channels=3,
-    num_classes=patches.num_classes,
-    widths=(32, 64, 128),
-    kernel_sizes=(7, 3, 3),
-    strides=(2, 1, 1),
-    conv1_init_scale=0.05,
-)
-schedule = train.TrainConfig(
-    epochs=runtime.pick(quick=2, default=12, full=30), lr=3e-3, augment="flip+color"
-)
+#
+# Other pages study this same network, so its recipe is written once, in
+# :func:`layerwise.zoo.photo_cnn`; here is what it holds.
+config, schedule = recipe.config, recipe.schedule
 print(config)
 print(schedule)
 
@@ -72,7 +62,7 @@ print(schedule)
 # creates it with the same seed that :func:`~layerwise.train.fit` uses.
 runtime.seed_everything(0)
 initial = config.build().conv1.weight.detach().clone()
-result = train.fit(config, patches, schedule, seed=0)
+result = recipe.fit(seed=0)
 trained = result.model.conv1.weight.detach().cpu()
 
 # %%

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from sklearn.decomposition import PCA, FastICA
 
-from layerwise import data, filters, models, plot, runtime, train
+from layerwise import data, filters, plot, runtime, zoo
 
 k = 7
 n_patches = runtime.pick(quick=5000, default=30000, full=100000)
@@ -73,25 +73,11 @@ ica_filters = as_filters(ica.mixing_.T)  # the patterns ICA decomposes patches i
 # ---------------------
 # The photo-patch network of :ref:`sphx_glr_auto_examples_first_layers_plot_first_layer_filters.py`
 # (from the model cache), and, as a reference, the same layer at initialisation.
-patches = data.photo_patches(
-    size=32,
-    n_train=runtime.pick(quick=1200, default=12000, full=40000),
-    n_test=runtime.pick(quick=600, default=2400, full=6000),
-)
-config = models.CNNConfig(
-    in_channels=3,
-    num_classes=patches.num_classes,
-    widths=(32, 64, 128),
-    kernel_sizes=(7, 3, 3),
-    strides=(2, 1, 1),
-    conv1_init_scale=0.05,
-)
-schedule = train.TrainConfig(
-    epochs=runtime.pick(quick=2, default=12, full=30), lr=3e-3, augment="flip+color"
-)
-cnn_filters = train.fit(config, patches, schedule, seed=0).model.conv1.weight.detach().cpu()
+recipe = zoo.photo_cnn()
+patches = recipe.data
+cnn_filters = recipe.fit(seed=0).model.conv1.weight.detach().cpu()
 runtime.seed_everything(0)
-random_filters = config.build().conv1.weight.detach()
+random_filters = recipe.config.build().conv1.weight.detach()
 
 # %%
 # Side by side

@@ -18,25 +18,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch.nn.functional as F
 
-from layerwise import data, features, models, runtime, train
+from layerwise import features, zoo
 
-patches = data.photo_patches(
-    size=32,
-    n_train=runtime.pick(quick=1200, default=12000, full=40000),
-    n_test=runtime.pick(quick=600, default=2400, full=6000),
-)
-config = models.CNNConfig(
-    in_channels=3,
-    num_classes=patches.num_classes,
-    widths=(32, 64, 128),
-    kernel_sizes=(7, 3, 3),
-    strides=(2, 1, 1),
-    conv1_init_scale=0.05,
-)
-schedule = train.TrainConfig(
-    epochs=runtime.pick(quick=2, default=12, full=30), lr=3e-3, augment="flip+color"
-)
-model = train.fit(config, patches, schedule, seed=0).model.cpu()
+recipe = zoo.photo_cnn()
+patches = recipe.data
+model = recipe.fit(seed=0).model.cpu()
 
 # %%
 # Distances

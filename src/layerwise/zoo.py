@@ -1,0 +1,64 @@
+"""The networks several pages share, each defined once.
+
+A network studied on more than one page -- the photo-patch CNN appears in the first chapter, in
+most of "What each layer learns" and on the synthesis page -- is described here as a
+:class:`Recipe`: its dataset, its architecture and its training schedule. Every page that asks
+for it gets the same arguments, so :func:`layerwise.train.fit` finds the same model-cache entry
+and the network is trained once per build.
+
+>>> recipe = photo_cnn()                                  # doctest: +SKIP
+>>> model = recipe.fit(seed=0).model                      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import data as _data
+from . import models, runtime, train
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A dataset, a model configuration and a training schedule: what :func:`~layerwise.train.fit`
+    needs to produce one trained network."""
+
+    data: _data.Dataset
+    config: models.CNNConfig
+    schedule: train.TrainConfig
+
+    def fit(self, seed: int = 0, **kwargs) -> train.FitResult:
+        """Train (or load from the model cache) the network with ``seed``.
+
+        Keyword arguments go to :func:`layerwise.train.fit` (for example ``verbose=False``).
+        """
+        return train.fit(self.config, self.data, self.schedule, seed=seed, **kwargs)
+
+
+def photo_cnn() -> Recipe:
+    """The photo-patch CNN: which of twelve photographs is a 32x32 patch cut from?
+
+    Three convolution blocks (32, 64 and 128 channels; a 7x7 stride-2 first layer, like a
+    scaled-down AlexNet, then two 3x3 layers) trained with colour jitter, so that the mean
+    colour of a patch is an unreliable cue, and with the first layer started at 5 % of PyTorch's
+    usual scale, so that short training does not leave the filters covered in their initial
+    noise (batch normalisation follows the layer, so the scale changes nothing the network
+    computes). Sizes follow the build profile (:func:`layerwise.runtime.pick`).
+    """
+    patches = _data.photo_patches(
+        size=32,
+        n_train=runtime.pick(quick=1200, default=12000, full=40000),
+        n_test=runtime.pick(quick=600, default=2400, full=6000),
+    )
+    config = models.CNNConfig(
+        in_channels=3,
+        num_classes=patches.num_classes,
+        widths=(32, 64, 128),
+        kernel_sizes=(7, 3, 3),
+        strides=(2, 1, 1),
+        conv1_init_scale=0.05,
+    )
+    schedule = train.TrainConfig(
+        epochs=runtime.pick(quick=2, default=12, full=30), lr=3e-3, augment="flip+color"
+    )
+    return Recipe(patches, config, schedule)
