@@ -17,6 +17,8 @@ BUILD = ROOT / "build"
 sys.path.insert(0, str(DOCS / "_ext"))
 sys.path.insert(0, str(ROOT / "src"))
 
+import layerwise_build  # noqa: E402
+
 import layerwise  # noqa: E402
 
 # Trained models are cached inside the build folder unless the user points elsewhere, so a
@@ -119,6 +121,8 @@ sphinx_gallery_conf = {
     "thumbnail_size": (400, 280),
     "default_thumb_file": None,
     "capture_repr": (),
+    # LAYERWISE_GALLERY_JOBS=N runs N examples of a chapter at a time (see docs/_ext).
+    "parallel": layerwise_build.gallery_jobs(),
 }
 
 # -- Sources ----------------------------------------------------------------------------------

@@ -66,3 +66,63 @@ def test_cdn_tags_are_stripped_from_timing_pages():
     ]
     layerwise_build._strip_cdn(None, "auto_examples/ch/sg_execution_times", source)
     assert source[0].strip() == "keep me"
+
+
+def test_gallery_jobs_reads_the_environment(monkeypatch):
+    monkeypatch.delenv("LAYERWISE_GALLERY_JOBS", raising=False)
+    assert layerwise_build.gallery_jobs() == 1
+    monkeypatch.setenv("LAYERWISE_GALLERY_JOBS", "3")
+    assert layerwise_build.gallery_jobs() == 3
+    monkeypatch.setenv("LAYERWISE_GALLERY_JOBS", "two")
+    with pytest.raises(ValueError, match="whole number"):
+        layerwise_build.gallery_jobs()
+
+
+_CLAIM = """
+import sys, time
+sys.path.insert(0, {ext!r})
+import layerwise_build
+from pathlib import Path
+print(layerwise_build.claim_worker_slot(2, Path({slots!r})), flush=True)
+time.sleep({hold})
+"""
+
+
+def test_each_worker_gets_its_own_slot_and_a_dead_worker_frees_it(tmp_path):
+    import subprocess
+
+    ext = str(Path(layerwise_build.__file__).parent)
+
+    def worker(hold):
+        code = _CLAIM.format(ext=ext, slots=str(tmp_path), hold=hold)
+        return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+
+    first, second = worker(30), worker(30)
+    held = int(first.stdout.readline())
+    assert {held, int(second.stdout.readline())} == {0, 1}
+    third = worker(0)  # both slots are held: a third worker is refused
+    assert third.wait(timeout=30) != 0
+    first.kill()
+    first.wait()
+    replacement = worker(0)
+    assert int(replacement.stdout.readline()) == held  # the slot the dead worker held
+    assert replacement.wait(timeout=30) == 0
+    second.kill()
+    second.wait()
+
+
+def test_pin_worker_splits_the_cores_between_workers(monkeypatch):
+    import os
+
+    import torch
+
+    cores = sorted(os.sched_getaffinity(0))
+    threads = torch.get_num_threads()
+    try:
+        layerwise_build.pin_worker(0, 2)
+        mine = sorted(os.sched_getaffinity(0))
+        assert mine == (cores[0::2] or cores)
+        assert torch.get_num_threads() == len(mine)
+    finally:
+        os.sched_setaffinity(0, cores)
+        torch.set_num_threads(threads)

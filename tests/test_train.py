@@ -89,3 +89,21 @@ def test_color_augmentation_trains(digits):
     result = train.fit(CONFIG, digits, train.TrainConfig(epochs=1, augment="flip+color"),
                        cache=False, verbose=False)  # fmt: skip
     assert len(result.history["test_acc"]) == 1
+
+
+def test_test_accuracy_is_measured_a_bounded_number_of_times_ending_with_the_last_epoch():
+    assert train.test_epochs(3) == {1, 2, 3}
+    assert train.test_epochs(300) == set(range(30, 301, 30))
+    assert train.test_epochs(15, evaluations=4) == {4, 8, 11, 15}
+    assert max(train.test_epochs(7)) == 7
+
+
+def test_history_records_which_epochs_were_tested(digits):
+    schedule = train.TrainConfig(epochs=12, batch_size=256)
+    result = train.fit(CONFIG, digits, schedule, verbose=False)
+    assert len(result.history["train_acc"]) == 12
+    assert result.history["test_epoch"] == sorted(train.test_epochs(12))
+    assert len(result.history["test_acc"]) == len(result.history["test_epoch"])
+    cached = train.fit(CONFIG, digits, schedule, verbose=False)
+    assert cached.from_cache and cached.history == result.history
+    assert all(isinstance(e, int) for e in cached.history["test_epoch"])

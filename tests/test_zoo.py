@@ -30,3 +30,19 @@ def test_recipe_fit_passes_options_to_train_fit():
     recipe = zoo.photo_cnn()
     result = recipe.fit(seed=1, cache=False, verbose=False)
     assert isinstance(result, train.FitResult) and not result.from_cache
+
+
+def test_photo_halves_split_the_twelve_photographs_into_disjoint_halves():
+    import pytest
+
+    for split, sizes in (("random", (6, 6)), ("dissimilar", (8, 4))):
+        halves = zoo.photo_halves(split)
+        assert (halves.a.num_classes, halves.b.num_classes) == sizes
+        assert not set(halves.a.classes) & set(halves.b.classes)
+        assert len(set(halves.a.classes) | set(halves.b.classes)) == 12
+    grey = zoo.photo_halves("dissimilar").b
+    pixels = grey.denormalize(grey.x_train)
+    assert torch.allclose(pixels[:, 0], pixels[:, 1], atol=1e-5)  # grey-scale: equal channels
+    assert zoo.photo_halves("random").a.classes == zoo.photo_halves("random").a.classes
+    with pytest.raises(ValueError, match="split"):
+        zoo.photo_halves("by colour")

@@ -7,6 +7,11 @@
   pages are re-run the same way (their execution cache is dropped).
 * **Isolation.** :func:`reset_state` runs before every example: it re-seeds every generator,
   closes figures and frees GPU memory, so one page cannot change another's numbers.
+* **Parallel examples.** With ``LAYERWISE_GALLERY_JOBS=N`` Sphinx-Gallery runs ``N`` examples
+  of a chapter at a time in joblib's loky worker processes (started fresh, not forked, so no
+  OpenMP thread pool is inherited half-alive). :func:`reset_state` pins each worker to its own
+  share of the CPU cores (``torch.set_num_threads`` and the CPU affinity) and, on a machine with
+  several GPUs, to one GPU.
 * **Offline pages.** Sphinx-Gallery's execution-time tables load jQuery and DataTables from CDNs;
   those tags are removed so every page works from the local server alone.
 """
@@ -17,8 +22,10 @@ import ast
 import gc
 import hashlib
 import json
+import os
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 LIBRARY = Path(__file__).resolve().parents[2] / "src" / "layerwise"
@@ -172,13 +179,71 @@ class ExampleOrder:
 # --------------------------------------------------------------------------------------------
 
 
+_WORKER_SLOT: tuple[int, object] | None = None  # (slot, open lock file) once a worker has one
+
+
+def gallery_jobs() -> int:
+    """How many examples Sphinx-Gallery runs at a time (``LAYERWISE_GALLERY_JOBS``, default 1)."""
+    value = os.environ.get("LAYERWISE_GALLERY_JOBS", "1").strip() or "1"
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"LAYERWISE_GALLERY_JOBS={value!r}: use a whole number of workers >= 1")
+    return int(value)
+
+
+def claim_worker_slot(jobs: int, slots_dir: Path) -> int:
+    """Take the lowest free worker slot ``0..jobs-1`` and hold it while this process lives.
+
+    A slot is an exclusive ``flock`` on a file in ``slots_dir``; the operating system releases it
+    when the process ends, so a worker that joblib replaces frees its slot for the new one.
+    """
+    import fcntl
+
+    global _WORKER_SLOT
+    if _WORKER_SLOT is None:
+        slots_dir.mkdir(parents=True, exist_ok=True)
+        for slot in range(jobs):
+            handle = (slots_dir / f"slot-{slot}").open("w")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.close()
+                continue
+            _WORKER_SLOT = (slot, handle)
+            break
+        else:
+            raise RuntimeError(f"more than {jobs} gallery workers are alive at once")
+    return _WORKER_SLOT[0]
+
+
+def pin_worker(slot: int, jobs: int) -> None:
+    """Give worker ``slot`` of ``jobs`` its share of the CPU cores and, if there are several GPUs,
+    its own GPU."""
+    import torch
+
+    cores = sorted(os.sched_getaffinity(0))
+    mine = cores[slot::jobs] or cores
+    os.sched_setaffinity(0, mine)
+    torch.set_num_threads(len(mine))
+    if torch.cuda.device_count() > 1 and "LAYERWISE_DEVICE" not in os.environ:
+        os.environ["LAYERWISE_DEVICE"] = f"cuda:{slot % torch.cuda.device_count()}"
+        torch.cuda.set_device(slot % torch.cuda.device_count())
+
+
 def reset_state(gallery_conf, fname, when):
-    """Sphinx-Gallery reset hook: same seeds, no figures, free GPU memory, before each example."""
+    """Sphinx-Gallery reset hook: same seeds, no figures, free GPU memory, before each example.
+
+    In a parallel build it first pins the worker process it runs in (see :func:`pin_worker`).
+    """
     import matplotlib.pyplot as plt
     import torch
 
     from layerwise import runtime
 
+    jobs = gallery_jobs()
+    build_pid = os.environ.get("LAYERWISE_BUILD_PID")
+    if jobs > 1 and build_pid and int(build_pid) != os.getpid() and _WORKER_SLOT is None:
+        slots = Path(tempfile.gettempdir()) / f"layerwise-gallery-slots-{build_pid}"
+        pin_worker(claim_worker_slot(jobs, slots), jobs)
     plt.close("all")
     gc.collect()
     if torch.cuda.is_available():
@@ -206,6 +271,7 @@ def _strip_cdn(app, docname, source):
 
 
 def _on_config_inited(app, config):
+    os.environ["LAYERWISE_BUILD_PID"] = str(os.getpid())  # workers tell themselves apart by it
     CHAPTERS.clear()
     CHAPTERS.update(config.layerwise_chapters)
     srcdir = Path(app.srcdir)

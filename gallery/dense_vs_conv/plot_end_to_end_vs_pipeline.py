@@ -37,10 +37,10 @@ plt.show()
 # (:meth:`layerwise.data.Dataset.subset`) for the same number of gradient steps, and tested on
 # the full test set.
 sizes = runtime.pick(
-    quick=[20, 100], default=[20, 50, 100, 250, 600, 1257], full=[10, 20, 50, 100, 250, 600, 1257]
+    quick=[20, 100], default=[20, 50, 100, 300, 1257], full=[10, 20, 50, 100, 250, 600, 1257]
 )
 seeds = list(range(runtime.pick(quick=1, default=3, full=5)))
-steps = runtime.pick(quick=40, default=300, full=600)
+steps = runtime.pick(quick=40, default=200, full=600)
 curves = {
     "pipeline": np.zeros((len(sizes), len(seeds))),
     "end to end": np.zeros((len(sizes), len(seeds))),
@@ -93,12 +93,26 @@ else:
     leader = "end to end" if diff.mean() > 0 else "the pipeline"
     print(f"the mean curves do not cross in this range: {leader} is ahead at every size")
 
-fig, ax = plt.subplots(figsize=(6.4, 3.8), layout="constrained")
+fig, (ax, gap) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
 for name, c in curves.items():
     ax.errorbar(sizes, c.mean(1), yerr=c.std(1), marker="o", capsize=3, label=name)
 ax.set(xscale="log", xlabel="training images", ylabel="test accuracy", ylim=(0, 1))
-ax.set_title("Learning curves: hand-designed first layer vs learned")
-ax.legend()
+ax.set_title("Hand-designed first layer vs learned")
+ax.legend(loc="lower right")
+per_seed = curves["end to end"] - curves["pipeline"]
+for j in range(len(seeds)):
+    gap.plot(
+        sizes, per_seed[:, j], color="0.6", lw=1, marker=".", label="one seed" if j == 0 else None
+    )
+gap.plot(sizes, diff, color="C3", marker="o", lw=2, label="mean over seeds")
+gap.axhline(0, color="0.3", ls="--", lw=1)
+gap.set(xscale="log", xlabel="training images", ylabel="end to end minus pipeline")
+gap.set_title("Difference: above 0, end to end wins")
+gap.legend(loc="lower right")
+for a in (ax, gap):
+    a.set_xticks(sizes, [str(n) for n in sizes])
+    a.minorticks_off()
+fig.suptitle("Learning curves of the pipeline and of end-to-end training, and their difference")
 plt.show()
 
 # %%

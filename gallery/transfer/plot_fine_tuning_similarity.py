@@ -18,25 +18,12 @@ same images.
 # fine-tuning), and, for scale, base B, a network trained on B from scratch.
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 
-from layerwise import data, features, models, runtime, similarity, train, transfer
+from layerwise import features, models, similarity, train, transfer, zoo
 
-patches = data.photo_patches(
-    size=16,
-    n_train=runtime.pick(quick=360, default=1200, full=12000),
-    n_test=runtime.pick(quick=240, default=1200, full=3000),
-)
-order = torch.randperm(patches.num_classes, generator=torch.Generator().manual_seed(0)).tolist()
-data_a, data_b = patches.select_classes(order[:6]), patches.select_classes(order[6:])
-config = models.CNNConfig(
-    in_channels=3,
-    widths=runtime.pick(quick=(8, 16, 32), default=(8, 16, 32), full=(32, 64, 128)),
-)
-schedule = train.TrainConfig(
-    epochs=runtime.pick(quick=2, default=5, full=15), batch_size=32, lr=3e-3
-)
-seeds = range(runtime.pick(quick=1, default=3, full=5))
+halves = zoo.photo_halves("random")
+data_a, data_b, config, schedule = halves.a, halves.b, halves.config, halves.schedule
+seeds = halves.seeds
 blocks = [f"pool{i}" for i in range(1, config.depth + 1)]
 
 
@@ -97,9 +84,31 @@ plt.show()
 # %%
 # What it shows
 # -------------
-# Each thin line is one seed, the thick line their mean; the printed table gives the numbers.
-# Read the red curve from left to right: how much of what each block computed survives
-# fine-tuning. The grey curve is the scale: two networks trained on different class sets from
-# different random starts. :cite:`kornblith2019similarity` report that networks trained on related
-# tasks are similar in early layers and diverge in late ones; the question here is whether the
-# same holds for one network before and after it is fine-tuned.
+# Each thin line is one seed, the thick line their mean. The lines below read the two curves
+# from this run: how much of each block survives fine-tuning, and whether that is more than two
+# networks trained separately share anyway (a difference counts where it exceeds the spread
+# over seeds of both curves added).
+kept, shared = before_after.mean(0), scratch.mean(0)
+noise = before_after.std(0) + scratch.std(0)
+print(
+    "fine-tuning keeps "
+    + ", ".join(f"{k:.2f} of block {i}" for i, k in enumerate(kept, start=1))
+    + f" (linear CKA): the {'early' if kept[0] > kept[-1] else 'late'} blocks move least"
+)
+for i, (k, sh, nz) in enumerate(zip(kept, shared, noise, strict=True), start=1):
+    relation = "more than" if k - sh > nz else "less than" if sh - k > nz else "about as much as"
+    print(
+        f"block {i}: after fine-tuning, base A keeps {relation} it shares with a network "
+        f"trained on B from scratch ({k:.2f} vs {sh:.2f})"
+    )
+
+# %%
+# :cite:`kornblith2019similarity` report that networks trained on related tasks are similar in
+# early layers and diverge in late ones; the first line says whether the same gradient holds
+# within one network during fine-tuning. The comparison
+# with the grey curve is the sobering part. Fine-tuning here uses the same learning rate and
+# number of epochs as training from scratch, and where the block-by-block lines say "about as
+# much as", fine-tuning has moved base A as far from itself as an independently trained network
+# is: the block is kept because every network of this kind learns such a block, not because
+# fine-tuning preserved the one it started with. Fine-tuning with a smaller learning rate, as is
+# usual in practice, would keep more; try ``dataclasses.replace(schedule, lr=3e-4)`` above.

@@ -136,7 +136,10 @@ def _load(path: Path, model: nn.Module):
         if entry.get("format") != _CACHE_FORMAT:
             raise ValueError(f"cache format {entry.get('format')!r}")
         model.load_state_dict(entry["state_dict"])
-        return {k: [float(v) for v in vals] for k, vals in entry["history"].items()}
+        return {
+            k: [int(v) if k == "test_epoch" else float(v) for v in vals]
+            for k, vals in entry["history"].items()
+        }
     except Exception as err:  # a truncated file, another format, foreign keys...
         warnings.warn(
             f"model cache entry {path.name} is unreadable "
@@ -196,6 +199,18 @@ def _freeze(model: nn.Module, freeze) -> None:
             p.requires_grad_(False)
 
 
+#: How many times :func:`fit` measures the test accuracy during training (evenly spaced).
+TEST_EVALUATIONS = 10
+
+
+def test_epochs(epochs: int, evaluations: int = TEST_EVALUATIONS) -> set[int]:
+    """The epochs (counted from 1) after which the test accuracy is measured: ``evaluations``
+    of them, evenly spaced, always including the last. Training on a few examples for many
+    epochs would otherwise spend more time testing than training."""
+    count = min(epochs, evaluations)
+    return {round((k + 1) * epochs / count) for k in range(count)}
+
+
 def _train(model, data, train, seed, device, frozen):
     x, y = data.x_train.to(device), data.y_train.to(device)
     x_test, y_test = data.x_test.to(device), data.y_test.to(device)
@@ -203,14 +218,20 @@ def _train(model, data, train, seed, device, frozen):
     steps_per_epoch = (n + train.batch_size - 1) // train.batch_size
     opt, sched = _optimizer(model, train, train.epochs * steps_per_epoch)
     g = torch.Generator().manual_seed(seed)
-    history: dict[str, list[float]] = {"train_loss": [], "train_acc": [], "test_acc": []}
+    history: dict[str, list[float]] = {
+        "train_loss": [],
+        "train_acc": [],
+        "test_epoch": [],
+        "test_acc": [],
+    }
+    tested = test_epochs(train.epochs)
     try:
         from tqdm.auto import tqdm
 
         epochs = tqdm(range(train.epochs), disable=not sys.stderr.isatty(), leave=False)
     except ImportError:  # pragma: no cover - tqdm is a dependency, but keep training without it
         epochs = range(train.epochs)
-    for _ in epochs:
+    for epoch in epochs:
         model.train()
         # Frozen layers stay in eval mode: their batch-norm statistics do not move either.
         for name in frozen:
@@ -241,7 +262,9 @@ def _train(model, data, train, seed, device, frozen):
             correct += (out.detach().argmax(1) == yb).sum()
         history["train_loss"].append(loss_sum.item() / n)
         history["train_acc"].append(correct.item() / n)
-        history["test_acc"].append(evaluate(model, x_test, y_test)[1])
+        if epoch + 1 in tested:
+            history["test_epoch"].append(epoch + 1)
+            history["test_acc"].append(evaluate(model, x_test, y_test)[1])
     model.eval()
     return history
 
@@ -267,7 +290,7 @@ def fit(
         :class:`~layerwise.models.CNNConfig`.
     data
         The dataset; its training split is used for training, its test split for the
-        per-epoch test accuracy in the history.
+        test accuracy in the history (measured after the epochs :func:`test_epochs` names).
     train
         Optimiser, schedule and augmentation (defaults: :class:`TrainConfig`).
     seed
@@ -287,8 +310,9 @@ def fit(
     Returns
     -------
     FitResult
-        The model in eval mode on ``device``, and its history: per-epoch ``train_loss``,
-        ``train_acc`` and ``test_acc``.
+        The model in eval mode on ``device``, and its history: per-epoch ``train_loss`` and
+        ``train_acc``; ``test_acc`` after each epoch listed in ``test_epoch`` (the last one
+        always among them).
     """
     train = train or TrainConfig()
     device = torch.device(device) if device is not None else runtime.device()

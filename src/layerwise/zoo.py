@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
+
 from . import data as _data
 from . import models, runtime, train
 
@@ -62,3 +64,48 @@ def photo_cnn() -> Recipe:
         epochs=runtime.pick(quick=2, default=12, full=30), lr=3e-3, augment="flip+color"
     )
     return Recipe(patches, config, schedule)
+
+
+@dataclass(frozen=True)
+class Halves:
+    """Two disjoint halves A and B of a dataset's classes, and how the transfer pages train on
+    them: one architecture (its classifier sized per half), one schedule and the seeds."""
+
+    a: _data.Dataset
+    b: _data.Dataset
+    config: models.CNNConfig
+    schedule: train.TrainConfig
+    seeds: range
+
+
+def photo_halves(split: str = "random") -> Halves:
+    """The photo patches of :func:`photo_cnn` at 16x16, their twelve classes split in two.
+
+    ``split="random"`` draws six photographs for A (a fixed permutation, seed 0) and gives B the
+    other six, as Yosinski et al. (2014) split ImageNet. ``split="dissimilar"`` is semantic: A
+    is the eight colour photographs, B the four grey-scale ones (brick, grass, gravel, the
+    cameraman). The network is the three-block CNN of :class:`~layerwise.models.CNNConfig`,
+    narrow in the quick and default profiles; every network -- bases and variants -- gets the
+    same schedule.
+    """
+    patches = _data.photo_patches(
+        size=16,
+        n_train=runtime.pick(quick=360, default=1200, full=12000),
+        n_test=runtime.pick(quick=240, default=1200, full=3000),
+    )
+    if split == "random":
+        order = torch.randperm(patches.num_classes, generator=torch.Generator().manual_seed(0))
+        a, b = order[:6].tolist(), order[6:].tolist()
+    elif split == "dissimilar":
+        a, b = range(8), range(8, 12)
+    else:
+        raise ValueError(f"split must be 'random' or 'dissimilar', got {split!r}.")
+    config = models.CNNConfig(
+        in_channels=3,
+        widths=runtime.pick(quick=(8, 16, 32), default=(8, 16, 32), full=(32, 64, 128)),
+    )
+    schedule = train.TrainConfig(
+        epochs=runtime.pick(quick=2, default=5, full=15), batch_size=32, lr=3e-3
+    )
+    seeds = range(runtime.pick(quick=1, default=3, full=5))
+    return Halves(patches.select_classes(a), patches.select_classes(b), config, schedule, seeds)
