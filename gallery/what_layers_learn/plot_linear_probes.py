@@ -33,13 +33,13 @@ print(drawings)
 fig = plot.image_grid(
     [drawings.denormalize(drawings.x_train[i])[0].numpy() for i in range(8)],
     titles=[
-        drawings.classes[int(drawings.y_train[i])]
+        drawings.classes[int(drawings.y_train[i])].upper()
         + "\n"
-        + ",".join(p for p in ("corner", "junction", "curve") if drawings.parts_train[p][i])
+        + "\n".join(p for p in ("corner", "junction", "curve") if drawings.parts_train[p][i])
         for i in range(8)
     ],
     ncols=8,
-    size=1.2,
+    size=1.4,
 )
 fig.suptitle("Training drawings with their class and the parts they contain", fontsize=10)
 plt.show()

@@ -49,7 +49,9 @@ def image_grid(
     n = len(images)
     rows, cols = _grid(n, ncols)
     if fig is None:
-        fig = plt.figure(figsize=(cols * size, rows * size * (1.25 if titles else 1)))
+        fig = plt.figure(
+            figsize=(cols * size, rows * size * (1.25 if titles else 1)), layout="constrained"
+        )
     axes = fig.subplots(rows, cols, squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.set_axis_off()

@@ -30,7 +30,15 @@ from torch import nn
 from . import runtime
 from .data import Dataset
 
-__all__ = ["FitResult", "TrainConfig", "cache_dir", "evaluate", "fit"]
+__all__ = [
+    "FitResult",
+    "TrainConfig",
+    "TEST_EVALUATIONS",
+    "cache_dir",
+    "evaluate",
+    "fit",
+    "test_epochs",
+]
 
 _CACHE_FORMAT = 1
 

@@ -19,6 +19,8 @@ import torch
 from . import data as _data
 from . import models, runtime, train
 
+__all__ = ["Halves", "Recipe", "photo_cnn", "photo_halves"]
+
 
 @dataclass(frozen=True)
 class Recipe:
