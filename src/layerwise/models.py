@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -19,8 +20,31 @@ from torch import nn
 __all__ = ["CNN1dConfig", "CNNConfig", "MLPConfig", "conv_layer_names"]
 
 
+class _ConvStack:
+    """What the convolutional configurations share: a depth, and one entry per layer in each
+    per-layer field (``_per_layer``) that is given."""
+
+    _per_layer: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self):
+        n = len(self.widths)
+        if n == 0:
+            raise ValueError("a CNN needs at least one convolution: widths is empty.")
+        for name in self._per_layer:
+            value = getattr(self, name)
+            if value is not None and len(value) != n:
+                raise ValueError(
+                    f"{name} has {len(value)} entries but widths has {n}; give one per layer."
+                )
+
+    @property
+    def depth(self) -> int:
+        """The number of convolution blocks."""
+        return len(self.widths)
+
+
 @dataclass(frozen=True)
-class CNNConfig:
+class CNNConfig(_ConvStack):
     """A stack of convolution blocks followed by global average pooling and a linear classifier.
 
     Block ``i`` (1-based) is ``conv{i}`` -> [``bn{i}``] -> ``relu{i}`` -> [``pool{i}``]: a
@@ -43,20 +67,7 @@ class CNNConfig:
     batchnorm: bool = True
     conv1_init_scale: float = 1.0
 
-    def __post_init__(self):
-        n = len(self.widths)
-        if n == 0:
-            raise ValueError("a CNN needs at least one convolution: widths is empty.")
-        for name in ("kernel_sizes", "strides", "pools"):
-            value = getattr(self, name)
-            if value is not None and len(value) != n:
-                raise ValueError(
-                    f"{name} has {len(value)} entries but widths has {n}; give one per layer."
-                )
-
-    @property
-    def depth(self) -> int:
-        return len(self.widths)
+    _per_layer: ClassVar[tuple[str, ...]] = ("kernel_sizes", "strides", "pools")
 
     def build(self) -> nn.Sequential:
         """A freshly initialised model (seed the global RNG first for reproducible weights)."""
@@ -137,7 +148,7 @@ _ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
 
 
 @dataclass(frozen=True)
-class CNN1dConfig:
+class CNN1dConfig(_ConvStack):
     """A 1-D convolutional network for sounds and other signals, named like :class:`CNNConfig`.
 
     Block ``i`` is ``conv{i}`` (:class:`~torch.nn.Conv1d`, ``widths[i-1]`` filters of
@@ -154,20 +165,7 @@ class CNN1dConfig:
     pool_size: int = 4
     batchnorm: bool = True
 
-    def __post_init__(self):
-        n = len(self.widths)
-        if n == 0:
-            raise ValueError("a CNN needs at least one convolution: widths is empty.")
-        for name in ("kernel_sizes", "pools"):
-            value = getattr(self, name)
-            if value is not None and len(value) != n:
-                raise ValueError(
-                    f"{name} has {len(value)} entries but widths has {n}; give one per layer."
-                )
-
-    @property
-    def depth(self) -> int:
-        return len(self.widths)
+    _per_layer: ClassVar[tuple[str, ...]] = ("kernel_sizes", "pools")
 
     def build(self) -> nn.Sequential:
         """A freshly initialised model (seed the global RNG first for reproducible weights)."""
