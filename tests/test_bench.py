@@ -1,0 +1,73 @@
+"""The benchmark's bookkeeping: what counts as the same result in two builds."""
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "docs" / "_ext"))
+
+import bench  # noqa: E402
+
+PAGE = """Some text.
+
+.. rst-class:: sphx-glr-script-out
+
+ .. code-block:: none
+
+    CNNConfig (seed 0): trained 12 epochs on 12000 images in 41.3 s on cpu; test accuracy 0.830
+    base B: 0.874 +- 0.026
+
+.. code-block:: Python
+
+    print("not output")
+"""
+
+
+def _site(root: Path, page: str, notebook_text: str) -> Path:
+    gallery = root / "docs" / "auto_examples" / "chapter"
+    gallery.mkdir(parents=True)
+    (gallery / "plot_page.rst").write_text(page)
+    executed = root / "build" / "jupyter_execute"
+    executed.mkdir(parents=True)
+    cell = {"outputs": [{"text": [notebook_text]}, {"data": {"text/plain": ["'0.28'"]}}]}
+    (executed / "why.ipynb").write_text(json.dumps({"cells": [cell]}))
+    return root
+
+
+def test_page_outputs_read_printed_text_and_mask_training_times(tmp_path):
+    outputs = bench.page_outputs(_site(tmp_path, PAGE, "osi 0.28\n"))
+    assert set(outputs) == {"chapter/plot_page", "why"}
+    page = outputs["chapter/plot_page"]
+    assert "base B: 0.874 +- 0.026" in page and "<fit>" in page
+    assert "41.3" not in page and "not output" not in page
+    assert outputs["why"] == "osi 0.28\n'0.28'"
+
+
+def test_a_rerun_that_only_took_longer_is_the_same_result(tmp_path):
+    slower = PAGE.replace("in 41.3 s", "in 97.0 s")
+    cached = PAGE.replace(
+        "trained 12 epochs on 12000 images in 41.3 s on cpu", "loaded from the model cache"
+    )
+    a = bench.page_outputs(_site(tmp_path / "a", PAGE, "x\n"))
+    for other in (slower, cached):
+        b = bench.page_outputs(_site(tmp_path / str(hash(other)), other, "x\n"))
+        assert a == b
+
+
+def test_compare_names_the_pages_and_models_that_differ():
+    run = {"outputs": {"p": "acc 0.874\n", "q": "same\n"}, "models": {"m1": "aa", "m2": "bb"}}
+    assert bench.compare(run, run)["pages_differing"] == []
+    other = {"outputs": {"p": "acc 0.875\n", "q": "same\n"}, "models": {"m1": "aa", "m2": "cc"}}
+    result = bench.compare(run, other)
+    assert result["pages_differing"] == ["p"]
+    assert result["first_difference"]["p"] == ["acc 0.874", "acc 0.875"]
+    assert result["models_differing"] == ["m2"]
+    missing = {"outputs": run["outputs"], "models": {"m1": "aa"}}
+    assert bench.compare(run, missing)["models_only_in_one"] == ["m2"]
+
+
+def test_cache_checksums_change_with_the_bytes(tmp_path):
+    (tmp_path / "a.pt").write_bytes(b"weights")
+    first = bench.cache_checksums(tmp_path)
+    (tmp_path / "a.pt").write_bytes(b"weightz")
+    assert bench.cache_checksums(tmp_path)["a.pt"] != first["a.pt"]
