@@ -132,9 +132,12 @@ _OUTPUT_BLOCK = re.compile(
 )
 
 
+_DURATION = re.compile(r"\bin [\d.]+ m?s\b")
+
+
 def _normalise(text: str) -> str:
-    """An output with what may honestly differ between builds (training time, cache hit) masked."""
-    return _FIT_LINE.sub("<fit>", text)
+    """An output with what may honestly differ between builds (durations, cache hits) masked."""
+    return _DURATION.sub("in <time>", _FIT_LINE.sub("<fit>", text))
 
 
 def page_outputs(clone: Path) -> dict[str, str]:
