@@ -159,3 +159,17 @@ def test_landing_page_links_every_chapter(site):
     links = {url for _, url in parse(site / "index.html").links}
     for chapter in sorted(p.name for p in GALLERY.iterdir() if p.is_dir()):
         assert any(f"auto_examples/{chapter}/index.html" in url for url in links), chapter
+
+
+def test_benchmarks_page_reports_every_recorded_benchmark(site):
+    text = re.sub(r"<[^>]+>", " ", (site / "benchmarks.html").read_text(encoding="utf-8"))
+    recorded = sorted((ROOT / "docs" / "benchmarks").glob("*.json"))
+    if not recorded:
+        assert "No benchmark has been recorded yet" in text
+    for path in recorded:
+        result = json.loads(path.read_text())
+        assert f"at commit {result['commit']}" in re.sub(r"\s+", " ", text)
+        assert f"Ratio {result['training_loop']['ratio']:.2f}" in re.sub(r"\s+", " ", text)
+        if "build" in result:
+            slowest = max(result["build"]["pages_median_seconds"].values())
+            assert f"{slowest:.1f}" in text
