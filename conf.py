@@ -149,6 +149,9 @@ nb_execution_cache_path = str(BUILD / "jupyter-cache")
 nb_execution_raise_on_error = True
 nb_execution_timeout = 600
 nb_merge_streams = True
+# Markdown that a cell displays (the benchmark tables) is parsed as MyST, which has tables;
+# plain CommonMark, the default, does not.
+nb_render_markdown_format = "myst"
 
 # -- Cross references -------------------------------------------------------------------------
 nitpicky = True
