@@ -72,3 +72,16 @@ def test_cache_checksums_change_with_the_bytes(tmp_path):
     first = bench.cache_checksums(tmp_path)
     (tmp_path / "a.pt").write_bytes(b"weightz")
     assert bench.cache_checksums(tmp_path)["a.pt"] != first["a.pt"]
+
+
+def test_notebook_times_come_from_the_myst_nb_log():
+    log = (
+        "/tmp/x/docs/why.md: Executing notebook using local CWD [mystnb]\n"
+        "/tmp/x/docs/why.md: Executed notebook in 12.25 seconds [mystnb]\n"
+        "/tmp/x/docs/concepts/glossary.md: Executed notebook in 1.50 seconds [mystnb]\n"
+        "/tmp/x/docs/benchmarks.md: Cached executed notebook: ID=1 [mystnb]\n"
+    )
+    assert bench.notebook_times(log) == {
+        "notebooks/why": 12.25,
+        "notebooks/concepts/glossary": 1.5,
+    }

@@ -6,7 +6,8 @@ Runs in fresh clones of the committed HEAD (so uncommitted edits are not measure
 an empty model cache:
 
 * **cold**: the first build (every example trains its networks) -- total, per page (from
-  Sphinx-Gallery's timing table) and peak memory of the build and its notebook kernels;
+  Sphinx-Gallery's timing tables and myst-nb's execution log) and peak memory of the build and
+  its notebook kernels;
 * **warm**: the same build again with nothing changed;
 * **prose edit**: one Markdown page changed;
 * **library edit**: one function of ``layerwise.filters`` changed -- which pages re-ran;
@@ -190,6 +191,16 @@ def compare(reference: dict, other: dict) -> dict:
     }
 
 
+def notebook_times(log: str) -> dict[str, float]:
+    """Seconds per executed MyST page, from myst-nb's "Executed notebook in ..." log lines."""
+    return {
+        f"notebooks/{name}": float(seconds)
+        for name, seconds in re.findall(
+            r"/docs/(\S+)\.md: Executed notebook in ([\d.]+) seconds", log
+        )
+    }
+
+
 def fresh_clone(into: Path, name: str = "layerwise") -> Path:
     clone = into / name
     shutil.rmtree(clone, ignore_errors=True)
@@ -205,7 +216,7 @@ def cold_build(work: Path, env: dict, label: str, jobs: int = 1) -> tuple[Path, 
         env["LAYERWISE_GALLERY_JOBS"] = str(jobs)
     print(f"[{label}] cold build ...", flush=True)
     timing = timed_build(clone, env, work / f"{label}.log")
-    timing["pages"] = page_times(clone)
+    timing["pages"] = {**page_times(clone), **notebook_times((work / f"{label}.log").read_text())}
     results = {
         "outputs": page_outputs(clone),
         "models": cache_checksums(clone / "build" / "cache"),
