@@ -101,3 +101,21 @@ def test_layer_transfer_table():
     )
     with pytest.raises(ValueError, match="unknown variants"):
         transfer.layer_transfer(CONFIG, *halves, SCHEDULE, variants=("CnB",))
+
+
+def test_fit_base_is_the_base_network_of_the_layer_transfer_experiment():
+    from layerwise import zoo
+
+    halves = zoo.photo_halves("random")
+    transfer.layer_transfer(
+        halves.config,
+        halves.a,
+        halves.b,
+        halves.schedule,
+        seeds=(0,),
+        cuts=(1,),
+        variants=("AnB",),
+    )
+    base_b = transfer.fit_base(halves.config, halves.b, halves.schedule, seed=0)
+    assert base_b.from_cache  # the same network, found in the model cache
+    assert base_b.model.fc.out_features == halves.b.num_classes

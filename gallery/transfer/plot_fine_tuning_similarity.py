@@ -19,17 +19,12 @@ same images.
 import matplotlib.pyplot as plt
 import numpy as np
 
-from layerwise import features, models, similarity, train, transfer, zoo
+from layerwise import features, similarity, transfer, zoo
 
 halves = zoo.photo_halves("random")
 data_a, data_b, config, schedule = halves.a, halves.b, halves.config, halves.schedule
 seeds = halves.seeds
 blocks = [f"pool{i}" for i in range(1, config.depth + 1)]
-
-
-def fit_base(d, seed):
-    cfg = models.CNNConfig(**{**vars(config), "num_classes": d.num_classes})
-    return train.fit(cfg, d, schedule, seed=seed, verbose=False).model.cpu()
 
 
 # %%
@@ -42,7 +37,9 @@ x = data_b.x_test
 before_after = np.zeros((len(seeds), len(blocks)))
 scratch = np.zeros((len(seeds), len(blocks)))
 for j, seed in enumerate(seeds):
-    base_a, base_b = fit_base(data_a, seed), fit_base(data_b, seed)
+    base_a, base_b = (
+        transfer.fit_base(config, d, schedule, seed=seed).model.cpu() for d in (data_a, data_b)
+    )
     tuned = transfer.fit_transfer(
         config,
         base_a,

@@ -45,16 +45,10 @@ def extract(
         If a name is not a layer of the model.
     """
     _check_layers(model, layers)
-    was_training = model.training
-    model.eval()
-    extractor = _extractor(model, layers)
-    dev = next(model.parameters()).device
     chunks: dict[str, list[torch.Tensor]] = {name: [] for name in layers}
-    for i in range(0, len(x), batch_size):
-        out = extractor(x[i : i + batch_size].to(dev))
+    for out in _batched_outputs(model, x, layers, batch_size):
         for name in layers:
             chunks[name].append(out[name].to(x.device))
-    model.train(was_training)
     return {name: torch.cat(parts) for name, parts in chunks.items()}
 
 
@@ -68,10 +62,19 @@ def _check_layers(model: nn.Module, layers: Sequence[str]) -> None:
         )
 
 
-def _extractor(model: nn.Module, layers: Sequence[str]) -> nn.Module:
+def _batched_outputs(model: nn.Module, x: torch.Tensor, layers: Sequence[str], batch_size: int):
+    """The named layers' outputs, one batch of ``x`` at a time, with the model in eval mode."""
     from torchvision.models.feature_extraction import create_feature_extractor
 
-    return create_feature_extractor(model, return_nodes={name: name for name in layers})
+    extractor = create_feature_extractor(model, return_nodes={name: name for name in layers})
+    dev = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    try:
+        for i in range(0, len(x), batch_size):
+            yield extractor(x[i : i + batch_size].to(dev))
+    finally:
+        model.train(was_training)
 
 
 @dataclass(frozen=True)
@@ -120,13 +123,9 @@ def top_activations(
     _check_layers(model, [layer])
     if not 0 < k <= len(x):
         raise ValueError(f"k must be in 1..{len(x)} (the number of inputs), got {k}.")
-    was_training = model.training
-    model.eval()
-    extractor = _extractor(model, [layer])
-    dev = next(model.parameters()).device
     peaks, where = [], []
-    for i in range(0, len(x), batch_size):
-        out = extractor(x[i : i + batch_size].to(dev))[layer]
+    for outputs in _batched_outputs(model, x, [layer], batch_size):
+        out = outputs[layer]
         if out.dim() != 4:
             raise ValueError(
                 f"{layer!r} outputs shape {tuple(out.shape)}; top_activations needs feature maps "
@@ -138,7 +137,6 @@ def top_activations(
         value, pos = out.max(dim=2)  # (n, channels): first maximum in row-major order
         peaks.append(value)
         where.append(pos)
-    model.train(was_training)
     peaks_all, where_all = torch.cat(peaks).T, torch.cat(where).T  # (channels, N)
     order = torch.sort(peaks_all, dim=1, descending=True, stable=True).indices[:, :k]
     pos = torch.gather(where_all, 1, order)

@@ -5,6 +5,7 @@ block: ``conv{n}``, ``bn{n}`` (and the parameter-free ``relu{n}`` and ``pool{n}`
 
 * :func:`block_layers` -- the named layers with weights that make up blocks ``1..n``;
 * :func:`copy_blocks` -- a copy of those weights, ready for ``fit(init_state=...)``;
+* :func:`fit_base` -- train a base network from scratch on one half;
 * :func:`fit_transfer` -- train a network whose first ``n`` blocks come from another one, frozen
   or fine-tuned, the rest freshly initialised;
 * :func:`layer_transfer` -- the experiment of Yosinski et al. (2014): base networks on two
@@ -36,6 +37,7 @@ __all__ = [
     "TransferRow",
     "block_layers",
     "copy_blocks",
+    "fit_base",
     "fit_transfer",
     "layer_transfer",
     "summarize",
@@ -114,6 +116,20 @@ def copy_blocks(source: nn.Module, n: int) -> dict[str, torch.Tensor]:
         for k, v in source.state_dict().items()
         if k.startswith(prefixes)
     }
+
+
+def fit_base(
+    config: CNNConfig,
+    data: Dataset,
+    train: _train.TrainConfig | None = None,
+    *,
+    seed: int = 0,
+    verbose: bool = False,
+) -> _train.FitResult:
+    """Train ``config``'s network from scratch on ``data``, its ``num_classes`` set to ``data``'s:
+    the base networks of :func:`layer_transfer` (shared with it through the model cache)."""
+    config = dataclasses.replace(config, num_classes=data.num_classes)
+    return _train.fit(config, data, train, seed=seed, verbose=verbose)
 
 
 def fit_transfer(
@@ -221,8 +237,7 @@ def layer_transfer(
         for half, data in (("B", data_b), ("A", data_a)):
             if half == "A" and not any(v.startswith("A") for v in variants):
                 continue
-            cfg = dataclasses.replace(config, num_classes=data.num_classes)
-            bases[half] = _train.fit(cfg, data, train, seed=seed, verbose=verbose)
+            bases[half] = fit_base(config, data, train, seed=seed, verbose=verbose)
         rows.append(TransferRow("base", 0, seed, bases["B"].test_accuracy))
         for n in cuts:
             for variant in variants:
