@@ -12,6 +12,12 @@
   OpenMP thread pool is inherited half-alive). :func:`reset_state` pins each worker to its own
   share of the CPU cores (``torch.set_num_threads`` and the CPU affinity) and, on a machine with
   several GPUs, to one GPU.
+* **Claims.** A page states its headline results with :func:`layerwise.stats.claim`. Before
+  each example runs, :func:`reset_state` points ``LAYERWISE_CLAIMS_FILE`` at the page's claims
+  file (``auto_examples/_claims/<example>.json``, kept with the page so a skipped example keeps
+  its claims). After the gallery is generated, every page's claims are read: each page gets an
+  answer box under its title, the Claims page gets one row per claim, and in the default and
+  full profiles the build stops with one line per claim that does not hold.
 * **Offline pages.** Sphinx-Gallery's execution-time tables load jQuery and DataTables from CDNs;
   those tags are removed so every page works from the local server alone.
 """
@@ -27,6 +33,8 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
+
+from layerwise import stats
 
 LIBRARY = Path(__file__).resolve().parents[2] / "src" / "layerwise"
 STATE_FILE = ".layerwise-fingerprints.json"
@@ -249,6 +257,128 @@ def reset_state(gallery_conf, fname, when):
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
     runtime.seed_everything(0)
+    claims = claims_file(Path(gallery_conf["src_dir"]), Path(fname).stem)
+    claims.unlink(missing_ok=True)  # the page is about to state its claims afresh
+    os.environ[stats.CLAIMS_FILE_VARIABLE] = str(claims)
+
+
+# --------------------------------------------------------------------------------------------
+# Claims: answer boxes, the Claims page, and a build that fails when a claim does not hold
+# --------------------------------------------------------------------------------------------
+
+CLAIMS_DIR = Path("auto_examples") / "_claims"
+CLAIMS_PAGE = "claims"
+_CLAIMS_MARKER = "<!-- claims table: filled in by the build -->"
+
+
+def claims_file(srcdir: Path, example: str) -> Path:
+    return srcdir / CLAIMS_DIR / f"{example}.json"
+
+
+def page_claims(srcdir: Path, chapters: dict[str, list[str]]) -> dict[tuple[str, str], list]:
+    """``(chapter, example stem) -> [claim dicts]`` for every example, in reading order."""
+    found = {}
+    for chapter, examples in chapters.items():
+        for name in examples:
+            stem = Path(name).stem
+            try:
+                found[chapter, stem] = json.loads(claims_file(srcdir, stem).read_text())
+            except (OSError, ValueError):
+                found[chapter, stem] = []
+    return found
+
+
+def failed_claims(claims: dict[tuple[str, str], list]) -> list[str]:
+    """One line per checked claim that does not hold: page, claim, measurement and rule."""
+    return [
+        f"{chapter}/{stem}.py: claim {c['text']!r} does not hold: measured {c['shown']}, "
+        f"rule {c['rule']}"
+        for (chapter, stem), page in claims.items()
+        for c in page
+        if c["checked"] and not c["holds"]
+    ]
+
+
+def _rst_escape(text: str) -> str:
+    return re.sub(r"([*`|\\_])", r"\\\1", text)
+
+
+def answer_box(claims: list[dict]) -> str:
+    """The reStructuredText admonition put under a gallery page's title."""
+    lines = [
+        ".. admonition:: What this page measured (numbers from this build)",
+        "   :class: layerwise-answer",
+        "",
+    ]
+    for c in claims:
+        verdict = {"holds": "✔ holds", "does not hold": "✘ does not hold"}.get(
+            c["verdict"], c["verdict"]
+        )
+        lines.append(
+            f"   * **{_rst_escape(c['text'])}.** Measured {_rst_escape(c['shown'])}; "
+            f"{_rst_escape(c['rule'])}: {verdict}."
+        )
+    lines += ["", "   Every claim on the site, with the rule that decides it: :doc:`/claims`.", ""]
+    return "\n".join(lines) + "\n"
+
+
+_TITLE = re.compile(r"^(?P<title>[^\n]+)\n(?P<rule>[=]{3,})\n", flags=re.MULTILINE)
+
+
+def _insert_answer_box(app, docname, source):
+    parts = docname.split("/")
+    if len(parts) != 3 or parts[0] != "auto_examples" or not parts[2].startswith("plot_"):
+        return
+    claims = page_claims(Path(app.srcdir), {parts[1]: [parts[2] + ".py"]})[parts[1], parts[2]]
+    if not claims:
+        return
+    match = _TITLE.search(source[0])
+    if match:
+        end = match.end()
+        source[0] = source[0][:end] + "\n" + answer_box(claims) + source[0][end:]
+
+
+def claims_table(claims: dict[tuple[str, str], list]) -> str:
+    """The Claims page's table (MyST Markdown)."""
+    rows = [
+        "| page | claim | measured (95 % interval) | rule | verdict |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for (chapter, stem), page in claims.items():
+        for c in page:
+            text = c["text"].replace("|", "\\|")
+            rows.append(
+                f"| {{doc}}`/auto_examples/{chapter}/{stem}` | {text} | {c['shown']} | "
+                f"{c['rule']} | {c['verdict']} |"
+            )
+    if len(rows) == 2:
+        return "No page has stated a claim in this build."
+    return "\n".join(rows)
+
+
+def _fill_claims_page(app, docname, source):
+    if docname == CLAIMS_PAGE and _CLAIMS_MARKER in source[0]:
+        claims = page_claims(Path(app.srcdir), app.config.layerwise_chapters)
+        source[0] = source[0].replace(_CLAIMS_MARKER, claims_table(claims))
+
+
+def _claims_page_outdated(app, env, added, changed, removed):
+    # The table depends on every page's claims, not on its own source: read it every build.
+    return [CLAIMS_PAGE] if CLAIMS_PAGE in env.found_docs else []
+
+
+def _check_claims(app):
+    """After the gallery has run: stop the build, one line per claim, if a claim fails."""
+    from sphinx.errors import ExtensionError
+
+    claims = page_claims(Path(app.srcdir), app.config.layerwise_chapters)
+    total = sum(len(page) for page in claims.values())
+    failed = failed_claims(claims)
+    print(f"layerwise: {total} claims on {sum(bool(p) for p in claims.values())} pages")
+    if failed:
+        raise ExtensionError(
+            f"{len(failed)} claim(s) do not hold:\n" + "\n".join(failed), modname="layerwise"
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -331,6 +461,11 @@ def _public_torch_name(app, env, node, contnode):
 def setup(app):
     app.add_config_value("layerwise_chapters", {}, "env")
     app.connect("config-inited", _on_config_inited)
+    # After Sphinx-Gallery's own builder-inited handler, which runs the examples.
+    app.connect("builder-inited", _check_claims, priority=900)
+    app.connect("source-read", _insert_answer_box)
+    app.connect("source-read", _fill_claims_page)
+    app.connect("env-get-outdated", _claims_page_outdated)
     app.connect("missing-reference", _public_torch_name)
     app.connect("source-read", _strip_cdn)
     app.connect("html-page-context", _accessible_markup)

@@ -22,7 +22,7 @@ from typing import TypeVar
 import numpy as np
 import torch
 
-__all__ = ["PROFILES", "device", "pick", "profile", "seed_everything"]
+__all__ = ["PROFILES", "device", "pick", "profile", "seed_everything", "seeds"]
 
 PROFILES = ("quick", "default", "full")
 
@@ -53,6 +53,21 @@ def pick(*, quick: T, default: T, full: T) -> T:
         n_train = runtime.pick(quick=800, default=6000, full=30000)
     """
     return {"quick": quick, "default": default, "full": full}[profile()]
+
+
+def seeds(n: int = 5) -> list[int]:
+    """The seeds a page repeats an experiment over: ``n`` in the default profile (at least 5,
+    the site's minimum for a comparative claim), ``2 n`` in the full profile, and at most 2 in
+    the quick profile (a smoke test whose claims are not checked).
+
+        for seed in runtime.seeds():       # 0, 1, 2, 3, 4 in the default profile
+            ...
+    """
+    if n < 5:
+        raise ValueError(
+            f"seeds({n}): a comparative claim needs at least 5 seeds in the default profile."
+        )
+    return list(range(pick(quick=min(2, n), default=n, full=2 * n)))
 
 
 def device() -> torch.device:

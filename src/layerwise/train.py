@@ -37,7 +37,10 @@ __all__ = [
     "cache_dir",
     "evaluate",
     "fit",
+    "fit_seeds",
+    "initial_state",
     "test_epochs",
+    "untrained",
 ]
 
 _CACHE_FORMAT = 1
@@ -277,6 +280,36 @@ def _train(model, data, train, seed, device, frozen):
     return history
 
 
+def _build(config, seed: int) -> nn.Module:
+    """The untrained model :func:`fit` starts from for ``seed`` (the one code path for both)."""
+    runtime.seed_everything(seed)
+    return config.build()
+
+
+def initial_state(config, seed: int = 0) -> dict[str, torch.Tensor]:
+    """The weights :func:`fit` starts from with this ``seed``: the untrained control network.
+
+    Build it with ``model = config.build(); model.load_state_dict(initial_state(config, s))``,
+    or use :func:`untrained`.
+    """
+    return {k: v.detach().clone() for k, v in _build(config, seed).state_dict().items()}
+
+
+def untrained(config, seed: int = 0, device: torch.device | str | None = None) -> nn.Module:
+    """The network :func:`fit` would start from with ``seed``, in eval mode on ``device``."""
+    device = torch.device(device) if device is not None else runtime.device()
+    return _build(config, seed).to(device).eval()
+
+
+def fit_seeds(config, data: Dataset, train: TrainConfig | None = None, seeds=None, **kwargs):
+    """:func:`fit` once per seed (default: :func:`layerwise.runtime.seeds`); a list of results.
+
+    Keyword arguments go to :func:`fit` unchanged.
+    """
+    seeds = runtime.seeds() if seeds is None else list(seeds)
+    return [fit(config, data, train, seed=s, **kwargs) for s in seeds]
+
+
 def fit(
     config,
     data: Dataset,
@@ -324,8 +357,7 @@ def fit(
     """
     train = train or TrainConfig()
     device = torch.device(device) if device is not None else runtime.device()
-    runtime.seed_everything(seed)
-    model = config.build()
+    model = _build(config, seed)
     if init_state is not None:
         missing = set(init_state) - set(model.state_dict())
         if missing:
