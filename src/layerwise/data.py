@@ -9,6 +9,8 @@ the site builds on a machine with no network:
 * :func:`shapes` -- a generated compositional dataset (strokes -> corners and junctions ->
   shapes) that returns the ground-truth parts of every image;
 * :func:`four_clusters` -- four classes of points in the plane;
+* :func:`mnist1d` -- MNIST-1D (Greydanus 2020): the ten digits as 1-D signals of length 40,
+  generated locally by the ``mnist1d`` package, where locality matters;
 * :func:`spoken_words` -- generated sounds built like speech (tones and chirps -> "phoneme"
   units -> "words"), with the ground truth of every level.
 
@@ -41,6 +43,7 @@ __all__ = [
     "digits",
     "four_clusters",
     "load",
+    "mnist1d",
     "permute_pixels",
     "photo_patches",
     "pixel_permutation",
@@ -350,6 +353,53 @@ def digits(size: int = 8, *, test_fraction: float = 0.3, seed: int = 0) -> Datas
         y[idx_train],
         x[idx_test],
         y[idx_test],
+        [str(d) for d in range(10)],
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# MNIST-1D
+# ---------------------------------------------------------------------------------------------
+
+
+def mnist1d(num_samples: int = 5000, *, seed: int = 42) -> Dataset:
+    """MNIST-1D: the ten digits drawn as 1-D signals of length 40 (Greydanus 2020).
+
+    Generated on this machine by the ``mnist1d`` package's own generator (templates of the ten
+    digits, padded, shifted, scaled, sheared and noised), with its authors' settings: 80 % for
+    training (4,000 of the default 5,000), 20 % for testing. Nothing is downloaded. Generating
+    takes a few seconds, so the arrays are kept next to the model cache (``$LAYERWISE_CACHE``)
+    and reused. Tensors have shape (N, 1, 40).
+    """
+    try:
+        from mnist1d.data import get_dataset_args, make_dataset
+    except ImportError as err:  # pragma: no cover - a dependency of layerwise
+        raise ImportError(
+            "layerwise.data.mnist1d needs the mnist1d package: pip install mnist1d"
+        ) from err
+    import importlib.metadata
+
+    args = get_dataset_args()
+    args.num_samples, args.seed = num_samples, seed
+    version = importlib.metadata.version("mnist1d")
+    root = Path(os.environ.get("LAYERWISE_CACHE", "~/.cache/layerwise/models")).expanduser()
+    path = root.parent / "data" / f"mnist1d-{version}-{num_samples}-{seed}.npz"
+    try:
+        with np.load(path) as saved:
+            arrays = {k: saved[k] for k in ("x", "y", "x_test", "y_test")}
+    except (OSError, ValueError, KeyError):
+        made = make_dataset(args)
+        arrays = {k: np.asarray(made[k]) for k in ("x", "y", "x_test", "y_test")}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)
+    return _standardised(
+        f"mnist1d(num_samples={num_samples}, seed={seed}, mnist1d={version})",
+        torch.from_numpy(arrays["x"]).float().unsqueeze(1),
+        torch.from_numpy(arrays["y"]).long(),
+        torch.from_numpy(arrays["x_test"]).float().unsqueeze(1),
+        torch.from_numpy(arrays["y_test"]).long(),
         [str(d) for d in range(10)],
     )
 
