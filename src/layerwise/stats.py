@@ -43,6 +43,7 @@ __all__ = [
     "Runs",
     "bootstrap",
     "claim",
+    "exact",
     "paired",
     "proportion",
     "unpaired",
@@ -78,6 +79,8 @@ class Interval:
 
     def __str__(self) -> str:
         d = _digits(self.estimate, self.high - self.low)
+        if self.method == "exact":
+            return f"{self.estimate:g} (exact)"
         if not math.isfinite(self.low):
             return f"{self.estimate:.{d}f} (n={self.n})"
         if self.method in ("t", "paired t"):
@@ -179,6 +182,15 @@ def unpaired(a: Runs | Sequence[float], b: Runs | Sequence[float]) -> Interval:
     dof = (va + vb) ** 2 / (va**2 / (a.n - 1) + vb**2 / (b.n - 1))
     half = _scipy.t.ppf(0.5 + LEVEL / 2, dof) * se
     return Interval(diff, diff - half, diff + half, a.n + b.n, "Welch t")
+
+
+def exact(value: float) -> Interval:
+    """A number with no sampling error (computed, not estimated): its interval is the number.
+
+    For claims about deterministic computations, e.g. a receptive field worked out from the
+    architecture, or a circuit's gate count.
+    """
+    return Interval(float(value), float(value), float(value), 1, "exact")
 
 
 def proportion(successes: int, n: int) -> Interval:
