@@ -37,7 +37,7 @@ config = models.CNNConfig(
 source = train.fit(
     config,
     source_data,
-    train.TrainConfig(epochs=runtime.pick(quick=2, default=10, full=20), batch_size=64, lr=3e-3),
+    train.TrainConfig(epochs=runtime.pick(quick=2, default=20, full=30), batch_size=64, lr=3e-3),
     seed=0,
 ).model
 print(f"digits: {len(digits.y_train)} training and {len(digits.y_test)} test images")
@@ -49,18 +49,22 @@ print(f"digits: {len(digits.y_train)} training and {len(digits.y_test)} test ima
 #   only the linear classifier is trained;
 # * **fine-tuned**: the same start, but every layer is trained, at a third of the learning rate
 #   (the usual practice: adjust the copied features rather than overwrite them);
-# * **from scratch**: random initial weights, at the full learning rate.
+# * **from scratch**: random initial weights.
+#
+# The rates are those of the layer-transfer page: 0.01, high enough that a new classifier on
+# frozen features fits its few examples in the steps it gets, and a third of that for
+# fine-tuning.
 #
 # Each seed draws its own labelled digits (:meth:`layerwise.data.Dataset.subset`, the same
 # number per class) and all three methods learn from that same draw, so they compare **paired**;
-# every network is tested on the full digit test set. Every network gets the same 100 training
+# every network is tested on the full digit test set. Every network gets the same 60 training
 # steps in batches of 25 (the whole set when it has fewer digits than that), so batch
 # normalisation never sees a batch of two.
 per_class = runtime.pick(quick=(1, 5), default=(1, 2, 5), full=(1, 2, 5, 10))
 seeds = runtime.seeds(5)
-steps, batch = 100, 25
+steps, batch = 60, 25
 depth = config.depth
-lr = {"frozen features + new head": 3e-3, "fine-tuned": 1e-3, "from scratch": 3e-3}
+lr = {"frozen features + new head": 1e-2, "fine-tuned": 1e-2 / 3, "from scratch": 1e-2}
 
 
 def schedule(n, method):
@@ -129,7 +133,8 @@ axes[1].set_title("Gain over training from scratch")
 for ax in axes:
     ax.set_xticks(x, [str(k) for k in per_class])
     ax.set_xlabel("labelled digits per class")
-    ax.legend(fontsize=8, loc="upper left")
+axes[0].legend(fontsize=8, loc="upper left")
+axes[1].legend(fontsize=8, loc="lower left")
 plt.show()
 
 # %%
@@ -137,7 +142,32 @@ plt.show()
 # -------------
 # The measured difference, fine-tuned minus from scratch, at each label budget (paired over
 # seeds; each seed draws other digits, so the interval includes the luck of which digits one
-# happens to have):
+# happens to have), and frozen features against scratch at the smallest budget:
 gain = {k: stats.paired(acc["fine-tuned"][k], acc["from scratch"][k]) for k in per_class}
 for k, g in gain.items():
-    print(f"{k} labelled digit(s) per class: fine-tuned minus scratch {g}")
+    stats.claim(
+        f"With {k} labelled digit(s) per class, fine-tuning the shape network gains less than "
+        "10 points of test accuracy over training from scratch",
+        g,
+        below=0.1,
+    )
+k = per_class[0]
+stats.claim(
+    f"With {k} labelled digit(s) per class, frozen shape features with a new classifier are "
+    "less accurate than training from scratch",
+    stats.paired(acc["frozen features + new head"][k], acc["from scratch"][k]),
+    below=0,
+)
+
+# %%
+# Across these two domains, transfer did not pay. Fine-tuned from the shape network, a digit
+# classifier ends about where one trained from random weights ends, at every label budget:
+# the measured differences are small, and their intervals exclude a gain of ten points (the
+# claims above). Frozen, the shape network's features are worse than training from scratch,
+# even with a single labelled digit per class: its last block was trained to tell eight line
+# drawings apart, and a linear classifier on it does not tell digits apart as well. Compare the
+# layer-transfer page, where A and B are halves of one dataset and fine-tuning all of A's
+# blocks does beat training from scratch. Two limits of this test: there is one source network
+# (seed 0; the seeds vary the digits drawn and the new layers' weights), and scikit-learn's
+# digits are easy enough that a small network trained from scratch on one digit per class
+# already reaches the accuracy printed above.
