@@ -57,14 +57,15 @@ print(f"digits: {len(digits.y_train)} training and {len(digits.y_test)} test ima
 #
 # Each seed draws its own labelled digits (:meth:`layerwise.data.Dataset.subset`, the same
 # number per class) and all three methods learn from that same draw, so they compare **paired**;
-# every network is tested on the full digit test set. Every network gets the same 60 training
-# steps in batches of 25 (the whole set when it has fewer digits than that), so batch
+# every network is tested on the full digit test set. Every network gets the same number of
+# training steps, in batches of 25 (the whole set when it has fewer digits than that), so batch
 # normalisation never sees a batch of two.
 per_class = runtime.pick(quick=(1, 5), default=(1, 2, 5), full=(1, 2, 5, 10))
 seeds = runtime.seeds(5)
-steps, batch = 60, 25
+steps, batch = runtime.pick(quick=20, default=60, full=60), 25
 depth = config.depth
 lr = {"frozen features + new head": 1e-2, "fine-tuned": 1e-2 / 3, "from scratch": 1e-2}
+print(f"{steps} training steps in batches of {batch} for every network; seeds {seeds}")
 
 
 def schedule(n, method):

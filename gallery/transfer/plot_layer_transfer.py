@@ -60,7 +60,7 @@ rows = transfer.layer_transfer(
     train_a=halves.base_schedule,
     fine_tune=halves.fine_tune,
     seeds=halves.seeds,
-    cuts=runtime.pick(quick=(1, 6), default=None, full=None),  # None: every cut
+    cuts=runtime.pick(quick=(1, 3, 6), default=None, full=None),  # None: every cut
 )
 acc = transfer.runs(rows)
 cuts = sorted({r.n for r in rows if r.n > 0})
@@ -114,7 +114,7 @@ plt.show()
 # them are retrained, i.e. does ``BnB`` at the middle cuts (n = 3 and 4, the mean of the two)
 # fall below base B? (3) does starting from A's features and fine-tuning them beat training B
 # from scratch?
-top, middle = max(cuts), [n for n in cuts if n in (3, 4)] or cuts[len(cuts) // 2 : -1]
+top, middle = max(cuts), [n for n in cuts if n in (3, 4)]
 general = stats.paired(acc[("AnB", top)], acc[("AnB", 1)])
 dip = stats.paired(stats.Runs(np.mean([acc[("BnB", n)].array for n in middle], 0)), base)
 boost_mean = stats.paired(stats.Runs(np.mean([acc[("AnB+", n)].array for n in cuts], 0)), base)
