@@ -374,7 +374,11 @@ def _check_claims(app):
     claims = page_claims(Path(app.srcdir), app.config.layerwise_chapters)
     total = sum(len(page) for page in claims.values())
     failed = failed_claims(claims)
-    print(f"layerwise: {total} claims on {sum(bool(p) for p in claims.values())} pages")
+    silent = [f"{chapter}/{stem}.py" for (chapter, stem), page in claims.items() if not page]
+    print(
+        f"layerwise: {total} claims on {len(claims) - len(silent)} of {len(claims)} pages"
+        + (f"; no claims on {', '.join(silent)}" if silent else "")
+    )
     if failed:
         raise ExtensionError(
             f"{len(failed)} claim(s) do not hold:\n" + "\n".join(failed), modname="layerwise"
@@ -411,9 +415,8 @@ def _on_config_inited(app, config):
     rerun = invalidate_stale_examples(examples, galleries)
     if rerun:
         print(f"layerwise: library or environment changed; re-running {', '.join(rerun)}")
-    if config.nb_execution_cache_path and invalidate_notebook_cache(
-        Path(config.nb_execution_cache_path)
-    ):
+    cache = getattr(config, "nb_execution_cache_path", None)  # set when myst-nb is loaded
+    if cache and invalidate_notebook_cache(Path(cache)):
         print("layerwise: library or environment changed; re-executing notebook pages")
 
 
