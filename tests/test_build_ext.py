@@ -219,3 +219,20 @@ def test_a_claim_that_does_not_hold_fails_the_default_build_in_one_line(tmp_path
     assert line in done.stderr + done.stdout
     # The quick profile computes the claim but does not check it.
     assert sphinx_build(docs, "quick").returncode == 0
+
+
+def test_page_times_are_read_from_the_gallery_and_slow_pages_are_named(tmp_path):
+    chapter = tmp_path / "auto_examples" / "ch"
+    chapter.mkdir(parents=True)
+    write(
+        chapter / "sg_execution_times.rst",
+        "   * - :ref:`sphx_glr_auto_examples_ch_plot_a.py` (``plot_a.py``)\n"
+        "     - 01:05.250\n     - 0.0\n"
+        "   * - :ref:`sphx_glr_auto_examples_ch_plot_b.py` (``plot_b.py``)\n"
+        "     - 00:06.1000\n     - 0.0\n",
+    )
+    times = layerwise_build.page_times(tmp_path)
+    assert times == {"ch/plot_a.py": 65.25, "ch/plot_b.py": 6.1}
+    table = layerwise_build.slowest_pages(times)
+    assert table.index("ch/plot_a.py") < table.index("ch/plot_b.py")
+    assert table.splitlines()[-1].endswith("page budget: ch/plot_a.py")

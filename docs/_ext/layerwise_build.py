@@ -257,6 +257,7 @@ def reset_state(gallery_conf, fname, when):
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
     runtime.seed_everything(0)
+    os.environ["LAYERWISE_PAGE"] = Path(fname).stem  # for runtime.progress lines
     claims = claims_file(Path(gallery_conf["src_dir"]), Path(fname).stem)
     claims.unlink(missing_ok=True)  # the page is about to state its claims afresh
     os.environ[stats.CLAIMS_FILE_VARIABLE] = str(claims)
@@ -367,9 +368,40 @@ def _claims_page_outdated(app, env, added, changed, removed):
     return [CLAIMS_PAGE] if CLAIMS_PAGE in env.found_docs else []
 
 
-def _check_claims(app):
-    """After the gallery has run: stop the build, one line per claim, if a claim fails."""
+#: Seconds one page may take in the default profile on 2 CPU cores; slower ones are named.
+PAGE_BUDGET_S = 60.0
+_TIME_ROW = re.compile(r"\(``([^`]+)``\)\s*\n\s*- (\d+):(\d+(?:\.\d+)?)")
+
+
+def page_times(srcdir: Path) -> dict[str, float]:
+    """Seconds each example took, from Sphinx-Gallery's ``sg_execution_times.rst`` files."""
+    times = {}
+    for table in sorted(srcdir.glob("auto_examples/*/sg_execution_times.rst")):
+        for name, minutes, seconds in _TIME_ROW.findall(table.read_text(encoding="utf-8")):
+            times[f"{table.parent.name}/{Path(name).name}"] = int(minutes) * 60 + float(seconds)
+    return times
+
+
+def slowest_pages(times: dict[str, float], count: int = 10) -> str:
+    """The ``count`` slowest pages as a small terminal table, and those over the budget."""
+    ranked = sorted(times.items(), key=lambda item: -item[1])[:count]
+    lines = [f"layerwise: the {len(ranked)} slowest pages of this build's gallery:"]
+    lines += [f"  {seconds:7.1f} s  {name}" for name, seconds in ranked]
+    over = [name for name, seconds in times.items() if seconds > PAGE_BUDGET_S]
+    if over:
+        lines.append(
+            f"layerwise: over the {PAGE_BUDGET_S:.0f} s page budget: {', '.join(sorted(over))}"
+        )
+    return "\n".join(lines)
+
+
+def _after_gallery(app):
+    """After the gallery has run: the slowest pages, then stop if a claim does not hold."""
     from sphinx.errors import ExtensionError
+
+    times = page_times(Path(app.srcdir))
+    if times:
+        print(slowest_pages(times))
 
     claims = page_claims(Path(app.srcdir), app.config.layerwise_chapters)
     total = sum(len(page) for page in claims.values())
@@ -406,6 +438,7 @@ def _strip_cdn(app, docname, source):
 
 def _on_config_inited(app, config):
     os.environ["LAYERWISE_BUILD_PID"] = str(os.getpid())  # workers tell themselves apart by it
+    os.environ["LAYERWISE_PROGRESS"] = "1"  # runtime.progress: one terminal line per network
     CHAPTERS.clear()
     CHAPTERS.update(config.layerwise_chapters)
     srcdir = Path(app.srcdir)
@@ -465,7 +498,7 @@ def setup(app):
     app.add_config_value("layerwise_chapters", {}, "env")
     app.connect("config-inited", _on_config_inited)
     # After Sphinx-Gallery's own builder-inited handler, which runs the examples.
-    app.connect("builder-inited", _check_claims, priority=900)
+    app.connect("builder-inited", _after_gallery, priority=900)
     app.connect("source-read", _insert_answer_box)
     app.connect("source-read", _fill_claims_page)
     app.connect("env-get-outdated", _claims_page_outdated)
