@@ -170,7 +170,8 @@ def tiny_site(tmp_path: Path, threshold: float) -> Path:
     write(docs / "conf.py", CONF.format(ext=str(ROOT / "docs" / "_ext")))
     write(
         docs / "index.rst",
-        "Home\n====\n\n.. toctree::\n\n   auto_examples/chapter/index\n",
+        "Home\n====\n\nAs measured: :claim:`plot_claim`.\n\n"
+        ".. toctree::\n\n   auto_examples/chapter/index\n",
     )
     return docs
 
@@ -201,6 +202,9 @@ def test_a_claim_that_holds_is_shown_at_the_top_of_its_page_and_in_the_claims_ta
     page = (docs / "_html" / "auto_examples" / "chapter" / "plot_claim.html").read_text()
     box = page[page.index("layerwise-answer") : page.index("It measures something")]
     assert "The effect is positive" in box and "0.310 ± 0.020 (n=5)" in box and "holds" in box
+    home = (docs / "_html" / "index.html").read_text()  # a page citing the claim by its page
+    assert 'href="auto_examples/chapter/plot_claim.html"' in home
+    assert "The effect is positive" in home and "(measured 0.310 ± 0.020 (n=5); holds)" in home
     claims = layerwise_build.page_claims(docs, {"chapter": ["plot_claim.py"]})
     table = layerwise_build.claims_table(claims)
     assert "{doc}`/auto_examples/chapter/plot_claim`" in table

@@ -364,8 +364,64 @@ def _fill_claims_page(app, docname, source):
 
 
 def _claims_page_outdated(app, env, added, changed, removed):
-    # The table depends on every page's claims, not on its own source: read it every build.
-    return [CLAIMS_PAGE] if CLAIMS_PAGE in env.found_docs else []
+    # The table, and pages that cite claims, depend on every page's claims, not on their own
+    # source: read them again every build (their executed cells stay cached).
+    citing = getattr(env, "layerwise_citing_claims", set())
+    return sorted(({CLAIMS_PAGE} | citing) & set(env.found_docs))
+
+
+def _find_claims(app, page: str) -> tuple[str, list[dict]]:
+    """The chapter of gallery page ``page`` (an example's stem) and its claims."""
+    chapters = app.config.layerwise_chapters
+    for chapter, examples in chapters.items():
+        if f"{page}.py" in examples:
+            return chapter, page_claims(Path(app.srcdir), {chapter: [f"{page}.py"]})[chapter, page]
+    raise ValueError(f"{page!r} is not a gallery page listed in conf.py's layerwise_chapters")
+
+
+def _claim_nodes(app, chapter: str, page: str, c: dict):
+    from docutils import nodes
+    from sphinx import addnodes
+
+    link = addnodes.pending_xref(
+        "",
+        nodes.inline(text=c["text"]),
+        refdomain="std",
+        reftype="doc",
+        reftarget=f"/auto_examples/{chapter}/{page}",
+        refexplicit=True,
+        refwarn=True,
+    )
+    return [link, nodes.Text(f" (measured {c['shown']}; {c['verdict']})")]
+
+
+def _claim_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """``{claim}`page` `` or ``{claim}`page:2` ``: a gallery page's claim (1-based), linked,
+    with the number this build measured."""
+    from docutils import nodes
+
+    env = inliner.document.settings.env
+    env.layerwise_citing_claims = getattr(env, "layerwise_citing_claims", set()) | {env.docname}
+    page, _, index = text.partition(":")
+    try:
+        chapter, claims = _find_claims(env.app, page.strip())
+        if not claims:
+            raise ValueError(f"{page} has stated no claim in this build")
+        picked = claims[int(index) - 1] if index else claims[0]
+    except (ValueError, IndexError) as err:
+        msg = inliner.reporter.error(f"claim {text!r}: {err}", line=lineno)
+        return [inliner.problematic(rawtext, rawtext, msg)], [msg]
+    return [nodes.inline("", "", *_claim_nodes(env.app, chapter, page.strip(), picked))], []
+
+
+def _purge_citing(app, env, docname):
+    getattr(env, "layerwise_citing_claims", set()).discard(docname)
+
+
+def _merge_citing(app, env, docnames, other):
+    env.layerwise_citing_claims = getattr(env, "layerwise_citing_claims", set()) | getattr(
+        other, "layerwise_citing_claims", set()
+    )
 
 
 #: Seconds one page may take in the default profile on 2 CPU cores; slower ones are named.
@@ -502,6 +558,9 @@ def setup(app):
     app.connect("source-read", _insert_answer_box)
     app.connect("source-read", _fill_claims_page)
     app.connect("env-get-outdated", _claims_page_outdated)
+    app.connect("env-purge-doc", _purge_citing)
+    app.connect("env-merge-info", _merge_citing)
+    app.add_role("claim", _claim_role)
     app.connect("missing-reference", _public_torch_name)
     app.connect("source-read", _strip_cdn)
     app.connect("html-page-context", _accessible_markup)
