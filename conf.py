@@ -213,17 +213,16 @@ html_show_sourcelink = False
 html_copy_source = False
 html_css_files = ["layerwise.css"]
 # Files served at the root of the site: the library's wheel (built by `nox -s docs`) and
-# switcher.json (this build's version only, unless publishing supplies the full list).
-_EXTRA = BUILD / "site-root"
-_EXTRA.mkdir(parents=True, exist_ok=True)
-for _old in _EXTRA.glob("*.whl"):
-    _old.unlink()
-if (BUILD / "wheel" / WHEEL).exists():
-    (_EXTRA / WHEEL).write_bytes((BUILD / "wheel" / WHEEL).read_bytes())
+# switcher.json (this build's version only, unless publishing supplies the full list). The
+# build extension writes them into the folder when the build starts (docs/_ext).
 _SWITCHER = os.environ.get("LAYERWISE_SWITCHER")
-(_EXTRA / "switcher.json").write_text(
-    Path(_SWITCHER).read_text()
+layerwise_site_root = {
+    "folder": str(BUILD / "site-root"),
+    "wheel": str(BUILD / "wheel" / WHEEL),
+    "switcher": Path(_SWITCHER).read_text()
     if _SWITCHER
-    else json.dumps([{"name": VERSION_MATCH, "version": VERSION_MATCH, "url": SITE_URL}], indent=1)
-)
-html_extra_path = [str(_EXTRA)]
+    else json.dumps(
+        [{"name": VERSION_MATCH, "version": VERSION_MATCH, "url": SITE_URL}], indent=1
+    ),
+}
+html_extra_path = [layerwise_site_root["folder"]]

@@ -240,3 +240,17 @@ def test_page_times_are_read_from_the_gallery_and_slow_pages_are_named(tmp_path)
     table = layerwise_build.slowest_pages(times)
     assert table.index("ch/plot_a.py") < table.index("ch/plot_b.py")
     assert table.splitlines()[-1].endswith("page budget: ch/plot_a.py")
+
+
+def test_site_root_holds_this_builds_wheel_only_and_the_switcher(tmp_path):
+    folder, wheels = tmp_path / "root", tmp_path / "wheel"
+    wheels.mkdir()
+    write(wheels / "layerwise-0.2.0-py3-none-any.whl", "new")
+    folder.mkdir()
+    write(folder / "layerwise-0.1.0-py3-none-any.whl", "old")
+    layerwise_build.write_site_root(folder, wheels / "layerwise-0.2.0-py3-none-any.whl", "[]")
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "layerwise-0.2.0-py3-none-any.whl",
+        "switcher.json",
+    ]
+    assert (folder / "switcher.json").read_text() == "[]"

@@ -492,7 +492,20 @@ def _strip_cdn(app, docname, source):
     source[0] = _DATATABLE_INIT.sub("", text)
 
 
+def write_site_root(folder: Path, wheel: Path, switcher: str) -> None:
+    """The files served at the site's root: this build's wheel (if built) and switcher.json."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.whl"):
+        old.unlink()
+    if wheel.exists():
+        shutil.copyfile(wheel, folder / wheel.name)
+    (folder / "switcher.json").write_text(switcher)
+
+
 def _on_config_inited(app, config):
+    root = config.layerwise_site_root
+    if root:  # before Sphinx checks that html_extra_path exists
+        write_site_root(Path(root["folder"]), Path(root["wheel"]), root["switcher"])
     os.environ["LAYERWISE_BUILD_PID"] = str(os.getpid())  # workers tell themselves apart by it
     os.environ["LAYERWISE_PROGRESS"] = "1"  # runtime.progress: one terminal line per network
     CHAPTERS.clear()
@@ -552,6 +565,7 @@ def _public_torch_name(app, env, node, contnode):
 
 def setup(app):
     app.add_config_value("layerwise_chapters", {}, "env")
+    app.add_config_value("layerwise_site_root", {}, "")  # served files only: no re-read
     app.connect("config-inited", _on_config_inited)
     # After Sphinx-Gallery's own builder-inited handler, which runs the examples.
     app.connect("builder-inited", _after_gallery, priority=900)
