@@ -205,6 +205,14 @@ VERSION_MATCH = os.environ.get(
 )
 html_theme_options["switcher"] = {"json_url": "switcher.json", "version_match": VERSION_MATCH}
 html_theme_options["check_switcher"] = False
+# "Open in Colab" on every gallery page opens the notebook that this version of the site
+# publishes: GitHub repository LAYERWISE_REPOSITORY (set by the deploy workflow), branch
+# gh-pages, in this version's folder.
+layerwise_colab = {
+    "repository": os.environ.get("LAYERWISE_REPOSITORY", "layerwise/layerwise"),
+    "branch": os.environ.get("LAYERWISE_PAGES_BRANCH", "gh-pages"),
+    "folder": VERSION_MATCH,
+}
 html_theme_options["navbar_end"] = ["version-switcher", "theme-switcher"]
 html_theme_options["show_version_warning_banner"] = False
 html_context = {"default_mode": "auto"}

@@ -254,3 +254,11 @@ def test_site_root_holds_this_builds_wheel_only_and_the_switcher(tmp_path):
         "switcher.json",
     ]
     assert (folder / "switcher.json").read_text() == "[]"
+
+
+def test_colab_links_name_repository_branch_version_and_notebook():
+    url = layerwise_build.colab_url("org/site", "gh-pages", "dev", "_downloads/ab12/plot_x.ipynb")
+    assert url == (
+        "https://colab.research.google.com/github/org/site/blob/gh-pages/dev/"
+        "_downloads/ab12/plot_x.ipynb"
+    )

@@ -531,6 +531,35 @@ _THUMB_LINK = re.compile(
 )
 
 
+_NOTEBOOK_LINK = re.compile(r'href="(?:\.\./)*(_downloads/[0-9a-f]+/(plot_\w+)\.ipynb)"')
+
+
+def colab_url(repository: str, branch: str, folder: str, notebook: str) -> str:
+    """Colab's address for a notebook published on the site's branch of a GitHub repository."""
+    path = "/".join(part.strip("/") for part in (folder, notebook) if part.strip("/"))
+    return f"https://colab.research.google.com/github/{repository}/blob/{branch}/{path}"
+
+
+def _launch_buttons(app, pagename, templatename, context, doctree):
+    """An "Open in Colab" link under the title of every gallery page, for the notebook that
+    this version of the site publishes (``layerwise_colab`` in conf.py says where)."""
+    body, where = context.get("body"), app.config.layerwise_colab
+    if not body or not where or not pagename.startswith("auto_examples/"):
+        return
+    found = _NOTEBOOK_LINK.search(body)
+    if not found:
+        return
+    url = colab_url(where["repository"], where["branch"], where["folder"], found.group(1))
+    button = (
+        '<p class="layerwise-launch"><a class="reference external" '
+        f'href="{url}">Open in Colab</a> (runs this page as a notebook; its first cell '
+        "installs the matching <code>layerwise</code>)</p>"
+    )
+    end = body.find("</h1>")
+    if end >= 0:
+        context["body"] = body[: end + 5] + button + body[end + 5 :]
+
+
 def _accessible_markup(app, pagename, templatename, context, doctree):
     body = context.get("body")
     if not body:
@@ -565,7 +594,8 @@ def _public_torch_name(app, env, node, contnode):
 
 def setup(app):
     app.add_config_value("layerwise_chapters", {}, "env")
-    app.add_config_value("layerwise_site_root", {}, "")  # served files only: no re-read
+    app.add_config_value("layerwise_site_root", {}, "")
+    app.add_config_value("layerwise_colab", {}, "html")  # served files only: no re-read
     app.connect("config-inited", _on_config_inited)
     # After Sphinx-Gallery's own builder-inited handler, which runs the examples.
     app.connect("builder-inited", _after_gallery, priority=900)
@@ -578,4 +608,5 @@ def setup(app):
     app.connect("missing-reference", _public_torch_name)
     app.connect("source-read", _strip_cdn)
     app.connect("html-page-context", _accessible_markup)
+    app.connect("html-page-context", _launch_buttons)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -202,3 +202,17 @@ def test_benchmarks_page_reports_every_recorded_benchmark(site):
         if "build" in result:
             slowest = max(result["build"]["pages_median_seconds"].values())
             assert f"{slowest:.1f}" in text
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_every_example_opens_in_colab_from_this_versions_notebook(site, example):
+    html = example_page(site, example).read_text()
+    link = re.search(
+        r'<p class="layerwise-launch"><a class="reference external" href="'
+        r"https://colab\.research\.google\.com/github/([\w.-]+/[\w.-]+)/blob/([\w.-]+)/"
+        r'([\w.-]+)/(_downloads/[0-9a-f]+/([\w]+)\.ipynb)"',
+        html,
+    )
+    assert link, f"{example.name} has no well-formed Colab link"
+    assert link.group(5) == example.stem
+    assert (site / link.group(4)).is_file(), "the linked notebook is not published with the site"
