@@ -91,10 +91,20 @@ for i, arch in enumerate(("CNN", "MLP")):
     for k in range(len(seeds)):
         ax.plot(xs, [acc[arch, v].values[k] for v in ("original", "shuffled")], color="0.75", lw=1)
     plot.runs(
-        ax, xs[:1], [acc[arch, "original"]], color="C0", label="original" if i == 0 else None
+        ax,
+        xs[:1],
+        [acc[arch, "original"]],
+        color="C0",
+        label="original" if i == 0 else None,
+        spread=0,
     )
     plot.runs(
-        ax, xs[1:], [acc[arch, "shuffled"]], color="C1", label="shuffled" if i == 0 else None
+        ax,
+        xs[1:],
+        [acc[arch, "shuffled"]],
+        color="C1",
+        label="shuffled" if i == 0 else None,
+        spread=0,
     )
 ax.axhline(0.1, color="0.4", ls=":", lw=1)
 ax.text(4.05, 0.12, "chance", color="0.4", fontsize=8, ha="right")

@@ -124,8 +124,8 @@ ax.legend(fontsize=8)
 ax.set_title("Every dense unit: trained vs initial weights (convolutional: 100 %)", fontsize=10)
 for k in range(len(seeds)):
     per_seed.plot([0, 1], [initial.values[k], trained.values[k]], color="0.75", lw=1)
-plot.runs(per_seed, [0], [initial], color="0.4")
-plot.runs(per_seed, [1], [trained], color="C0")
+plot.runs(per_seed, [0], [initial], color="0.4", spread=0)
+plot.runs(per_seed, [1], [trained], color="C0", spread=0)
 per_seed.set(
     xticks=[0, 1],
     xticklabels=["initial", "trained"],
