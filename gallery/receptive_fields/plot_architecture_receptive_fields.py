@@ -65,9 +65,11 @@ published = {"alexnet": 195, "vgg16": 212}
 for name, size in published.items():
     ours = fields[name][stages[name][-1]].size[0]
     print(f"{name}: computed {ours}, published {size}: {'agree' if ours == size else 'DIFFER'}")
+display = {"alexnet": "AlexNet", "vgg16": "VGG-16"}
 for name, size in published.items():
     stats.claim(
-        f"{name}'s last feature layer sees {size} pixels, as Araujo et al. published",
+        f"{display[name]}'s last feature layer sees {size}x{size} pixels, as Araujo et al. "
+        "published",
         stats.exact(fields[name][stages[name][-1]].size[0]),
         above=size - 0.5,
         below=size + 0.5,
