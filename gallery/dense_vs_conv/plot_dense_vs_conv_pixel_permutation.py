@@ -37,10 +37,10 @@ cnn = models.CNN1dConfig(
 mlp = models.MLPConfig(in_features=40, num_classes=10, hidden=(100, 100))
 schedules = {
     "CNN": train.TrainConfig(
-        epochs=runtime.pick(quick=2, default=6, full=12), lr=1e-2, batch_size=100
+        epochs=runtime.pick(quick=1, default=6, full=12), lr=1e-2, batch_size=100
     ),
     "MLP": train.TrainConfig(
-        epochs=runtime.pick(quick=3, default=15, full=30), lr=1e-2, batch_size=100
+        epochs=runtime.pick(quick=2, default=15, full=30), lr=1e-2, batch_size=100
     ),
 }
 seeds = runtime.seeds(5)
