@@ -21,3 +21,27 @@ def test_grids_have_one_axis_per_image():
     assert len([ax for ax in fig.axes if ax.images]) == 10
     fig = plot.feature_map_grid(torch.rand(16, 8, 8), n=8, ncols=8, title="t")
     assert len([ax for ax in fig.axes if ax.images]) == 8
+
+
+def test_runs_draws_seed_dots_and_the_interval():
+    import matplotlib.pyplot as plt
+    import pytest
+
+    from layerwise.stats import Runs
+
+    fig, ax = plt.subplots()
+    measured = [Runs([0.1, 0.2, 0.3]), Runs([0.5, 0.6, 0.7])]
+    bars = plot.runs(ax, [0, 1], measured, label="m")
+    line, caps, (vertical,) = bars.lines
+    assert line.get_ydata().tolist() == pytest.approx([0.2, 0.6])
+    # the error bars span each mean's 95 % interval
+    segments = vertical.get_segments()
+    for segment, m in zip(segments, measured, strict=True):
+        interval = m.interval()
+        assert sorted(segment[:, 1].tolist()) == pytest.approx([interval.low, interval.high])
+    # one dot per seed
+    dots = [ln for ln in ax.lines if ln.get_linestyle() == "None" and len(ln.get_xdata()) == 3]
+    assert len(dots) == 2
+    with pytest.raises(ValueError, match="positions"):
+        plot.runs(ax, [0], measured)
+    plt.close(fig)

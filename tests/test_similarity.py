@@ -70,3 +70,35 @@ def test_probe_fails_on_shuffled_labels():
     result = similarity.linear_probe(x_train, labels, x_test, (x_test @ w).argmax(1))
     assert result.test_accuracy < result.chance + 0.1
     assert result.train_accuracy > result.test_accuracy  # it memorised, it did not generalise
+
+
+def test_pooled_brings_every_layer_to_the_same_grid():
+    from layerwise.similarity import pooled
+
+    assert pooled(torch.ones(2, 3, 16, 12), 4).shape == (2, 3, 4, 4)
+    assert pooled(torch.ones(2, 3, 2, 2), 4).shape == (2, 3, 2, 2)
+    assert pooled(torch.ones(2, 3, 40), 4).shape == (2, 3, 4)
+    assert pooled(torch.ones(2, 5), 4).shape == (2, 5)
+
+
+def test_probe_layers_reads_a_label_that_one_layer_carries_and_another_does_not():
+    from torch import nn
+
+    from layerwise.similarity import probe_layers
+
+    torch.manual_seed(0)
+    x = torch.randn(400, 2, 8)
+    y = (x[:, 0].mean(1) > 0).long()  # readable from channel 0, not from channel 1
+    model = nn.Sequential()
+    model.add_module("keep", nn.Conv1d(2, 1, 1, bias=False))
+    model.add_module("drop", nn.Conv1d(1, 1, 1, bias=False))
+    with torch.no_grad():
+        model.keep.weight.copy_(torch.tensor([[[1.0], [0.0]]]))  # passes channel 0 on
+        model.drop.weight.zero_()  # passes nothing on
+    rows = probe_layers(model, x[:300], x[300:], ["input", "keep"], {"sign": (y[:300], y[300:])})
+    table = {(r.layer, r.label): r for r in rows}
+    assert [r.layer for r in rows] == ["input", "keep"]
+    assert table["keep", "sign"].test_accuracy > 0.9
+    assert table["input", "sign"].test_accuracy > 0.9
+    zero = probe_layers(model, x[:300], x[300:], ["drop"], {"sign": (y[:300], y[300:])})[0]
+    assert zero.test_accuracy < 0.75  # a constant layer carries nothing

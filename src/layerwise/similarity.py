@@ -4,7 +4,9 @@
   activations for the same inputs are, invariant to rotations and isotropic scaling of either,
   with linear or RBF kernels and an optional debiased (U-statistic) estimator.
 * :func:`linear_probe` -- how well a linear classifier reads a label out of a layer's
-  activations: the standard way to ask "does this layer encode that property?".
+  activations: the standard way to ask "does this layer encode that property?";
+* :func:`probe_layers` -- the same probe at every layer of a network, on inputs of one fixed
+  size per layer (each layer's maps average-pooled to the same grid), as a tidy table.
 
 Both take activations with one row per input, of any shape after the first axis (they are
 flattened), as tensors or NumPy arrays.
@@ -17,7 +19,16 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-__all__ = ["ProbeResult", "cka", "gram_linear", "gram_rbf", "linear_probe"]
+__all__ = [
+    "ProbeResult",
+    "ProbeRow",
+    "cka",
+    "gram_linear",
+    "gram_rbf",
+    "linear_probe",
+    "pooled",
+    "probe_layers",
+]
 
 
 def _as_matrix(x) -> torch.Tensor:
@@ -147,3 +158,88 @@ def linear_probe(
         acc_te = ((xte @ weight + bias).argmax(1) == yte).float().mean().item()
     chance = torch.bincount(ytr, minlength=classes).max().item() / len(ytr)
     return ProbeResult(train_accuracy=acc_tr, test_accuracy=acc_te, chance=chance)
+
+
+def pooled(activations: torch.Tensor, grid: int = 4) -> torch.Tensor:
+    """Average-pool a layer's maps to at most ``grid`` positions per spatial axis.
+
+    (N, C, H, W) -> (N, C, min(H, grid), min(W, grid)); (N, C, L) -> (N, C, min(L, grid)); other
+    shapes are returned unchanged. Probing every layer on the same grid keeps the number of
+    probe inputs comparable across layers, so a deeper layer is not favoured (or penalised)
+    for having fewer positions.
+    """
+    import torch.nn.functional as F
+
+    if activations.dim() == 4:
+        h, w = activations.shape[-2:]
+        return F.adaptive_avg_pool2d(activations, (min(h, grid), min(w, grid)))
+    if activations.dim() == 3:
+        return F.adaptive_avg_pool1d(activations, min(activations.shape[-1], grid))
+    return activations
+
+
+@dataclass(frozen=True)
+class ProbeRow:
+    """One row of :func:`probe_layers`' table: a probe of one label at one layer."""
+
+    layer: str
+    label: str
+    train_accuracy: float
+    test_accuracy: float
+    chance: float
+
+    def __str__(self) -> str:
+        return (
+            f"{self.layer:>8s} {self.label:>12s}: test {self.test_accuracy:.3f} "
+            f"(train {self.train_accuracy:.3f}, chance {self.chance:.3f})"
+        )
+
+
+def probe_layers(
+    model: torch.nn.Module,
+    x_train: torch.Tensor,
+    x_test: torch.Tensor,
+    layers,
+    labels: dict,
+    *,
+    grid: int = 4,
+    l2: float = 1e-3,
+    max_iter: int = 200,
+) -> list[ProbeRow]:
+    """Linear probes of every label at every layer, on fixed-size (pooled) inputs.
+
+    Parameters
+    ----------
+    model
+        The network (put in eval mode while its layers are read).
+    x_train, x_test
+        Inputs whose activations the probes are fitted to and tested on.
+    layers
+        Layer names (see :func:`layerwise.features.layer_names`); ``"input"`` probes the input
+        itself, pooled the same way.
+    labels
+        Label name -> ``(train_labels, test_labels)``, one class index per input.
+    grid
+        Each layer's maps are average-pooled to at most ``grid`` positions per axis
+        (:func:`pooled`).
+
+    Returns
+    -------
+    list[ProbeRow]
+        One row per (layer, label), layers in the order given.
+    """
+    from . import features
+
+    inner = [name for name in layers if name != "input"]
+    acts_train = features.extract(model, x_train, inner) if inner else {}
+    acts_test = features.extract(model, x_test, inner) if inner else {}
+    acts_train["input"], acts_test["input"] = x_train, x_test
+    rows = []
+    for layer in layers:
+        f_train, f_test = pooled(acts_train[layer], grid), pooled(acts_test[layer], grid)
+        for name, (y_train, y_test) in labels.items():
+            result = linear_probe(f_train, y_train, f_test, y_test, l2=l2, max_iter=max_iter)
+            rows.append(
+                ProbeRow(layer, name, result.train_accuracy, result.test_accuracy, result.chance)
+            )
+    return rows
