@@ -117,7 +117,7 @@ plt.show()
 # %%
 # What it shows
 # -------------
-# The paper's three questions, each answered by a paired comparison: (1) are the features
+# The paper's three questions, each asked by a paired comparison fixed before the run: (1) are the features
 # general early and specific late, i.e. does frozen ``AnB`` do worse with all six blocks of A
 # than with the first one? (2) do co-adapted middle layers break apart when the layers above
 # them are retrained, i.e. does ``BnB`` at the middle cuts (n = 3 and 4, the mean of the two)
@@ -146,11 +146,6 @@ stats.claim(
     dip,
     above=-0.05,
 )
-stats.claim(
-    f"Fine-tuning all {top} blocks of A on B's few labels (AnB+) beats training from scratch",
-    boost[top],
-    above=0,
-)
 
 # %%
 # In the first half of the network, frozen blocks of A and B's own score alike (the table
@@ -159,10 +154,11 @@ stats.claim(
 # blocks are specific to the digits A was trained on. Copying B's own blocks, frozen, costs
 # nothing at any cut: no co-adaptation dip shows at this scale (second claim), so the paper's
 # second finding is not reproduced; the interval rules out only dips larger than its lower end.
-# Fine-tuned A features help most where most of the network comes from A: ``AnB+`` beats base
-# B with all six blocks copied (third claim), while with one block copied (five fresh blocks,
-# trained at the lower rate) it does no better than base B. Averaged over all cuts (the mean
-# printed above) the boost is not resolved, unlike the paper's gain at every n.
+# The third question has no answer at this size. The comparison fixed before the run, ``AnB+``
+# averaged over all cuts against base B, has an interval that includes zero (printed above),
+# so the paper's gain at every n is neither reproduced nor ruled out by five seeds with ten
+# labels per class. The per-cut differences are printed too; the largest, with all six blocks
+# copied, is not made a claim, because it was picked after seeing the run.
 #
 # How this compares with :cite:`yosinski2014transferable`: on ImageNet with an eight-layer
 # network (base 62.5 % top-1 on B), ``AnB`` stays at the base level for the first three layers
