@@ -131,3 +131,17 @@ def test_receptive_field_of_every_stage_matches_the_gradient_method():
             assert fields[stage].size == (expected[stage],) * 2
     # TensorFlow's padding puts the first unit's centre at pixel (1, 1), not (0, 0)
     assert fields["stem"].start == (1.0, 1.0)
+
+
+def test_calibrated_untrained_network_keeps_its_signal():
+    x = imagenet.preprocess(skimage.data.chelsea(), size=96)[None].repeat(4, 1, 1, 1)
+    x = x + 0.3 * torch.randn(x.shape, generator=torch.Generator().manual_seed(0))
+    raw = imagenet.untrained(0)
+    calibrated = imagenet.untrained(0, calibrate=x)
+    assert torch.equal(raw.stem.conv.weight, calibrated.stem.conv.weight)
+    assert not calibrated.training
+    with torch.no_grad():
+        small = raw.stage6(raw.stage5(raw.stage4(raw.stage3(raw.stage2(raw.stage1(raw.stem(x)))))))
+        c = calibrated
+        kept = c.stage6(c.stage5(c.stage4(c.stage3(c.stage2(c.stage1(c.stem(x)))))))
+    assert small.std() < 1e-2 < 0.1 < kept.std()

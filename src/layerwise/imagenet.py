@@ -47,6 +47,7 @@ __all__ = [
     "SHA256_PREFIX",
     "STAGES",
     "EfficientNetLite0",
+    "calibrate_batchnorm",
     "categories",
     "pretrained",
     "preprocess",
@@ -250,15 +251,44 @@ def pretrained(path: str | os.PathLike | None = None) -> EfficientNetLite0:
     return model.eval()
 
 
-def untrained(seed: int = 0) -> EfficientNetLite0:
+def untrained(seed: int = 0, calibrate: torch.Tensor | None = None) -> EfficientNetLite0:
     """The same architecture with random weights (torchvision's initialisation), in eval mode.
 
-    Batch normalisation keeps its initial statistics (mean 0, variance 1), so each stage passes
-    on what its random convolutions compute. Seeded: the same seed gives the same network.
+    Seeded: the same seed gives the same network. With its initial batch-norm statistics (mean
+    0, variance 1) the signal of a random network shrinks stage after stage, to almost nothing
+    by stage 4; pass images as ``calibrate`` to set every batch-norm layer's statistics to
+    those of its inputs on these images (see :func:`calibrate_batchnorm`), so that each stage
+    passes on a signal of the usual size. The weights stay random either way.
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return EfficientNetLite0().eval()
+        model = EfficientNetLite0().eval()
+    if calibrate is not None:
+        calibrate_batchnorm(model, calibrate)
+    return model
+
+
+@torch.no_grad()
+def calibrate_batchnorm(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -> nn.Module:
+    """Set every batch-norm layer's running mean and variance to those of its inputs on ``x``.
+
+    One pass in training mode with a cumulative average (``momentum=None``); nothing else
+    changes. Returns the model, in eval mode.
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None
+    model.train()
+    try:
+        for i in range(0, len(x), batch_size):
+            model(x[i : i + batch_size])
+    finally:
+        for m, momentum in zip(norms, saved, strict=True):
+            m.momentum = momentum
+        model.eval()
+    return model
 
 
 def categories() -> list[str]:
