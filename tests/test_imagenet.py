@@ -145,3 +145,14 @@ def test_calibrated_untrained_network_keeps_its_signal():
         c = calibrated
         kept = c.stage6(c.stage5(c.stage4(c.stage3(c.stage2(c.stage1(c.stem(x)))))))
     assert small.std() < 1e-2 < 0.1 < kept.std()
+
+
+def test_pooled_features_are_cached(tmp_path, monkeypatch, model):
+    monkeypatch.setenv("LAYERWISE_CACHE", str(tmp_path))
+    images = torch.rand(3, 1, 25, 25, generator=torch.Generator().manual_seed(0))
+    direct = imagenet.pooled_features(images, 64, model=model)
+    first = imagenet.pooled_features(images, 64)
+    assert direct.shape == (3, 1280)
+    torch.testing.assert_close(first, direct)
+    assert len(list(tmp_path.rglob("imagenet-features-*.pt"))) == 1
+    torch.testing.assert_close(imagenet.pooled_features(images, 64), first)

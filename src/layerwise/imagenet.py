@@ -49,6 +49,7 @@ __all__ = [
     "EfficientNetLite0",
     "calibrate_batchnorm",
     "categories",
+    "pooled_features",
     "pretrained",
     "preprocess",
     "to_image",
@@ -326,6 +327,50 @@ def preprocess(image, size: int = 224, resize: int | None = None) -> torch.Tenso
     crop = np.asarray(pil)[top : top + size, left : left + size]
     x = torch.from_numpy(crop.copy()).permute(2, 0, 1).float()
     return (x - 127.0) / 128.0
+
+
+@torch.no_grad()
+def pooled_features(
+    images: torch.Tensor, size: int = 96, *, model: nn.Module | None = None, cache: bool = True
+) -> torch.Tensor:
+    """The trained network's 1280 pooled head features of images with values in [0, 1].
+
+    ``images`` (N, C, H, W) with C = 1 (grey, repeated in the three colour channels) or 3 are
+    resized to ``size`` x ``size`` (bicubic, the whole image, no crop) and scaled as the network
+    expects. With ``cache``, the result is kept in the model cache, keyed by the images, the
+    size and the weights, since a forward pass through the network is the slow part.
+    Returns (N, 1280).
+    """
+    from . import train
+
+    images = images.detach().float().cpu().clamp(0, 1)
+    key = hashlib.sha256(images.numpy().tobytes())
+    key.update(f"{tuple(images.shape)} {size} {SHA256_PREFIX}".encode())
+    path = train.cache_dir() / f"imagenet-features-{key.hexdigest()[:24]}.pt"
+    if cache and model is None and path.is_file():
+        return torch.load(path, weights_only=True)
+    net = model if model is not None else pretrained()
+    pixels = np.round(images.numpy() * 255).astype(np.uint8)
+    hwc = pixels.transpose(0, 2, 3, 1)
+    if hwc.shape[-1] == 1:
+        hwc = hwc[..., 0]
+    x = torch.stack([preprocess(img, size, size) for img in hwc])
+    out = []
+    for i in range(0, len(x), 64):
+        h = net.head(_stages(net, x[i : i + 64]))
+        out.append(net.flatten(net.pool(h)))
+    result = torch.cat(out)
+    if cache and model is None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(result, path)
+    return result
+
+
+def _stages(net: EfficientNetLite0, x: torch.Tensor) -> torch.Tensor:
+    x = net.stem(x)
+    for i in range(1, 8):
+        x = getattr(net, f"stage{i}")(x)
+    return x
 
 
 def to_image(x: torch.Tensor) -> np.ndarray:
