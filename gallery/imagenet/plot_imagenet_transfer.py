@@ -25,7 +25,6 @@ from scratch, with 1, 5 and 20 labelled images per class.
 # the comparison is paired by seed.
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 from sklearn.linear_model import LogisticRegression
 
 from layerwise import data, imagenet, models, runtime, stats, train
@@ -53,9 +52,10 @@ for name, task in tasks.items():
 # %%
 # The two methods
 # ---------------
-# **Frozen ImageNet features + linear head.** Every image is resized to 64x64 pixels and put through the trained network; the 1280 pooled features of its head
-# (:func:`layerwise.imagenet.pooled_features`, cached on disk) are scaled to unit length and fed
-# to a logistic regression (scikit-learn's default L2 penalty, C = 1). Nothing in the network
+# **Frozen ImageNet features + linear head.** Every image is resized to 64x64 pixels and put
+# through the trained network; the 1280 pooled features of its head
+# (:func:`layerwise.imagenet.pooled_features`, cached on disk) are scaled to unit length and
+# fed to a logistic regression (scikit-learn's default L2 penalty, C = 1). Nothing in the network
 # is trained.
 #
 # **From scratch.** A small CNN (two convolution blocks of 16 and 32 filters, batch norm,
