@@ -15,7 +15,7 @@ in untrained copies of the network.
 # -------------------
 # scikit-image bundles a small subset of Labeled Faces in the Wild :cite:`huang2007lfw`: 100
 # grey-scale face crops and 100 crops of other things, all 25x25 pixels. The network gets them
-# resized to 96x96 (bicubic), in all three colour channels.
+# resized to 96x96 (bicubic; 64x64 in the quick profile), in all three colour channels.
 import matplotlib.pyplot as plt
 import numpy as np
 import skimage.data
@@ -26,8 +26,9 @@ from layerwise import data, features, imagenet, plot, runtime, stats
 
 lfw = skimage.data.lfw_subset()
 is_face = np.r_[np.ones(100, dtype=bool), np.zeros(100, dtype=bool)]
+size = runtime.pick(quick=64, default=96, full=128)
 x = torch.stack(
-    [imagenet.preprocess(np.round(img * 255).astype(np.uint8), 96, resize=96) for img in lfw]
+    [imagenet.preprocess(np.round(img * 255).astype(np.uint8), size, resize=size) for img in lfw]
 )
 fig = plot.image_grid(
     list(lfw[:6]) + list(lfw[100:106]),

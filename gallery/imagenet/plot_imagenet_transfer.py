@@ -60,7 +60,8 @@ for name, task in tasks.items():
 #
 # **From scratch.** A small CNN (two convolution blocks of 16 and 32 filters, batch norm,
 # max-pooling, a linear classifier) trained with AdamW on the few labelled images at their own
-# resolution, for 60 epochs of full batches, with :func:`layerwise.train.fit`.
+# resolution, for 60 epochs of full batches (15 in the quick profile), with
+# :func:`layerwise.train.fit`.
 SIZE = 64
 
 
@@ -75,7 +76,8 @@ for name, task in tasks.items():
         unit_length(imagenet.pooled_features(task.denormalize(task.x_test), SIZE)),
     )
 
-schedule = train.TrainConfig(epochs=60, batch_size=256, lr=3e-3)
+epochs = runtime.pick(quick=15, default=60, full=60)
+schedule = train.TrainConfig(epochs=epochs, batch_size=256, lr=3e-3)
 accuracy = {}  # (task, method, labels per class) -> Runs over seeds
 for name, task in tasks.items():
     config = models.CNNConfig(
