@@ -83,12 +83,15 @@ for s in seeds:
 similarity = stats.Runs(correlations, seeds)
 print(f"mean rank correlation, trained vs random weights: {similarity}")
 
-fig, axes = plt.subplots(1, 4, figsize=(11, 3.2), layout="constrained")
+shown_seeds = seeds[:3]
+fig, axes = plt.subplots(
+    1, 1 + len(shown_seeds), figsize=(2.75 * (1 + len(shown_seeds)), 3.2), layout="constrained"
+)
 x = photos["chelsea"]
 maps = [trained_maps["chelsea", "tiger cat"]] + [
-    random_maps[s, ("chelsea", "tiger cat")] for s in seeds[:3]
+    random_maps[s, ("chelsea", "tiger cat")] for s in shown_seeds
 ]
-titles = ["trained"] + [f"random weights, seed {s}" for s in seeds[:3]]
+titles = ["trained"] + [f"random weights, seed {s}" for s in shown_seeds]
 for ax, m, title in zip(axes, maps, titles, strict=True):
     up = LayerAttribution.interpolate(m.clamp_min(0), (224, 224), interpolate_mode="bilinear")
     ax.imshow(imagenet.to_image(x))
