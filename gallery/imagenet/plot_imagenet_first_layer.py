@@ -201,14 +201,13 @@ plt.show()
 # What it shows
 # -------------
 # EfficientNet-Lite0's first layer is a small bank of 3x3 colour and edge filters, and 4 of its
-# 32 filters are dead, with weights seven orders of magnitude below the others (printed
+# 32 filters are dead, with weights at least six orders of magnitude below the others (printed
 # above): training left an eighth of the first layer unused. The live filters are more
-# orientation-selective than the white noise they started from, but no more than random
-# filters with their own smoothness and colour statistics (the two claims above, with their
-# intervals). At 3x3 pixels, being smooth and coloured is almost all there is to being
-# "oriented"; the long Gabor stripes of AlexNet's 11x11 filters need room that this stem does
-# not have, and the network builds its edge detectors over the next layers instead. The
-# windows grow fast: every stride-2 stage doubles the step between units, and the 5x5
+# orientation-selective than white noise, what a stem holds before training, but no more than
+# random filters with their own smoothness and colour statistics (the two claims above, with
+# their intervals). At 3x3 pixels, being smooth and coloured is almost all there is to being
+# "oriented"; the long Gabor stripes of AlexNet's 11x11 filters need more room than this stem
+# has. The windows grow fast: every stride-2 stage doubles the step between units, and the 5x5
 # depthwise convolutions of stages 3, 5 and 6 widen them further, so that from stage 5 on one
 # unit could see more than the whole image. What those units actually use is narrower (the
 # effective receptive field of the receptive-field chapter); the next pages ask what they
