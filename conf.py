@@ -88,6 +88,12 @@ layerwise_chapters = {
         "plot_cross_domain_transfer.py",
         "plot_fine_tuning_similarity.py",
     ],
+    "imagenet": [
+        "plot_imagenet_first_layer.py",
+        "plot_imagenet_faces.py",
+        "plot_imagenet_transfer.py",
+        "plot_imagenet_gradcam.py",
+    ],
 }
 CHAPTERS = list(layerwise_chapters)
 
