@@ -20,6 +20,7 @@ import itertools
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from scipy.optimize import linear_sum_assignment
 
 from layerwise import data, features, models, neurons, runtime, similarity, stats, train
 
@@ -42,7 +43,8 @@ print(f"seeds {seeds}: {len(pairs) // 2} pairs of networks")
 # ---------------------
 # For every channel of network A, its best-correlated channel of network B (every pixel
 # position of every test image counts as a sample), and the one-to-one pairing that maximises
-# the total correlation (:func:`layerwise.neurons.match_units`).
+# the total correlation (as :func:`layerwise.neurons.match_units` does; here both directions of
+# a pair come from one correlation matrix, :func:`layerwise.neurons.unit_correlations`).
 #
 # Pairs of seeds share networks, so they are not independent. The intervals are over seeds:
 # each seed's value is the mean over the pairs it belongs to (its units matched to each other
@@ -64,9 +66,13 @@ best, one_to_one = {}, {}
 for kind, name in itertools.product(acts, layers):
     best[kind, name], one_to_one[kind, name] = {}, {}
     for a, b in pairs:
-        match = neurons.match_units(acts[kind][a][name], acts[kind][b][name])
-        best[kind, name][a, b] = match.best.numpy()
-        one_to_one[kind, name][a, b] = match.one_to_one.numpy()
+        if a > b:
+            continue
+        corr = neurons.unit_correlations(acts[kind][a][name], acts[kind][b][name])
+        best[kind, name][a, b] = corr.max(dim=1).values.numpy()  # each unit of a, its best in b
+        best[kind, name][b, a] = corr.max(dim=0).values.numpy()  # and the other way round
+        rows, cols = linear_sum_assignment(corr.numpy(), maximize=True)
+        one_to_one[kind, name][a, b] = corr.numpy()[rows, cols]
 unit_match = {
     (kind, name): per_seed({p: v.mean() for p, v in best[kind, name].items()})
     for kind, name in best
@@ -112,7 +118,7 @@ for name in layers:
         f"{name}: CKA across seeds, trained {layer_cka['trained', name]}, "
         f"untrained {layer_cka['untrained', name]}"
     )
-# Across different layers of two trained networks, averaged over all pairs of seeds.
+# Across different layers of two trained networks (A the lower seed), averaged over all pairs.
 cross = np.array(
     [
         [
@@ -120,6 +126,7 @@ cross = np.array(
                 [
                     similarity.cka(flat["trained"][a][p], flat["trained"][b][q], debiased=True)
                     for a, b in pairs
+                    if a < b
                 ]
             )
             for q in layers
