@@ -151,8 +151,8 @@ plt.show()
 # ----------
 stats.claim(
     "Hidden units that start identical are still identical after training: the largest weight "
-    f"difference between two units (while a weight moved by up to {moved.mean:.2f} on average "
-    "over seeds)",
+    f"difference between two units (against a largest change of a weight during training of "
+    f"{moved.mean:.2f}, mean over seeds)",
     spread["identical start"],
     below=1e-4,
 )

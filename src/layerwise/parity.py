@@ -336,10 +336,11 @@ def train_parity(
                 except (OSError, ValueError, KeyError):
                     hit.unlink(missing_ok=True)
     todo = sorted({job for job in jobs if job not in found})
-    # One batched model per architecture (every seed of it): no padding, and the batch shrinks
-    # as its networks solve the task.
-    for shape in sorted({(w, d) for w, d, _ in todo}):
-        group = [job for job in todo if job[:2] == shape]
+    # One batched model per depth (every seed of every width): padding a network to a greater
+    # width costs little, to a greater depth a whole layer. The batch shrinks as its networks
+    # solve the task.
+    for depth in sorted({d for _, d, _ in todo}):
+        group = [job for job in todo if job[1] == depth]
         with _one_thread():
             accuracy, first = _train_batched(n, group, steps, lr, activation)
         for job, acc, step in zip(group, accuracy.tolist(), first.tolist(), strict=True):
