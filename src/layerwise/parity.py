@@ -31,6 +31,7 @@ import hashlib
 import itertools
 import json
 import math
+import os
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -348,7 +349,9 @@ def train_parity(
             if cache:
                 path = _cache_path(n, *job, steps, lr, activation)
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(json.dumps({"accuracy": acc, "steps": step}))
+                tmp = path.with_suffix(f".tmp{os.getpid()}")
+                tmp.write_text(json.dumps({"accuracy": acc, "steps": step}))
+                os.replace(tmp, path)  # atomic: a reader never sees half an entry
     shape = (len(architectures), len(seeds))
     return ParityRun(
         n=n,
