@@ -117,8 +117,8 @@ plt.show()
 # %%
 # What it shows
 # -------------
-# The paper's three questions, each asked by a paired comparison fixed before the run: (1) are the features
-# general early and specific late, i.e. does frozen ``AnB`` do worse with all six blocks of A
+# The paper's three questions, each asked by a paired comparison fixed before the run: (1) are
+# the features general early and specific late, i.e. does frozen ``AnB`` do worse with all six blocks of A
 # than with the first one? (2) do co-adapted middle layers break apart when the layers above
 # them are retrained, i.e. does ``BnB`` at the middle cuts (n = 3 and 4, the mean of the two)
 # fall below base B? (3) does starting from A's features and fine-tuning them beat training B
