@@ -117,12 +117,12 @@ plt.show()
 # %%
 # What it shows
 # -------------
-# The paper's three questions, each asked by a paired comparison fixed before the run: (1) are
-# the features general early and specific late, i.e. does frozen ``AnB`` do worse with all six blocks of A
-# than with the first one? (2) do co-adapted middle layers break apart when the layers above
-# them are retrained, i.e. does ``BnB`` at the middle cuts (n = 3 and 4, the mean of the two)
-# fall below base B? (3) does starting from A's features and fine-tuning them beat training B
-# from scratch?
+# The paper's three questions, each asked by a paired comparison fixed before the run:
+# (1) are the features general early and specific late, i.e. does frozen ``AnB`` do worse with
+# all six blocks of A than with the first one? (2) do co-adapted middle layers break apart when
+# the layers above them are retrained, i.e. does ``BnB`` at the middle cuts (n = 3 and 4, the
+# mean of the two) fall below base B? (3) does starting from A's features and fine-tuning them
+# beat training B from scratch (``AnB+`` averaged over all cuts against base B)?
 top, middle = max(cuts), [n for n in cuts if n in (3, 4)]
 general = stats.paired(acc[("AnB", top)], acc[("AnB", 1)])
 dip = stats.paired(stats.Runs(np.mean([acc[("BnB", n)].array for n in middle], 0)), base)
