@@ -202,11 +202,13 @@ for k, (ax, level) in enumerate(zip(axes, levels, strict=True)):
     ax.axhline(chance[k], color="grey", ls=":", label="chance")
     top = max(acc["trained"][:, :, k].max(), acc["untrained"][:, :, k].max())
     ax.set_ylim(min(chance[k], acc["untrained"][:, :, k].min()) - 0.05, max(top, chance[k] + 0.2))
-    ax.set_title(level)
+    ax.set_title({"parts": "parts in the clutter (apart from the object)"}.get(level, level))
     ax.set_xlabel("layer")
 axes[0].set_ylabel("probe test accuracy")
 axes[2].legend(fontsize=8, loc="upper left")
-fig.suptitle("What a linear read-out of each layer recovers, trained vs untrained (5 seeds)")
+fig.suptitle(
+    f"What a linear read-out of each layer recovers, trained vs untrained ({len(seeds)} seeds)"
+)
 plt.show()
 
 # %%
