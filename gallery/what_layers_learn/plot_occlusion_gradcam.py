@@ -281,7 +281,7 @@ ax.errorbar(
     capsize=4,
 )
 ax.axhline(0, color="grey", ls=":")
-ax.set_ylim(-0.5, 1)
+ax.set_ylim(-0.5, 1.08)
 ax.set_xlabel("layers re-initialised, cascading from the top")
 ax.set_ylabel("Spearman correlation\nwith the trained map")
 ax.set_title("Grad-CAM (relu3) after randomising the weights")
