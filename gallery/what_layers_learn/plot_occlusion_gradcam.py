@@ -262,12 +262,11 @@ original = [gradcam3(model, x, a) for x, a, _ in composites]
 rank = {}
 for stage, prefixes in zip(stage_names, cascade, strict=True):
     net = randomised(prefixes)
-    rank[stage] = stats.Runs(
-        [
-            np.nan_to_num(spearmanr(o, gradcam3(net, x, a)).statistic)
-            for o, (x, a, _) in zip(original, composites, strict=True)
-        ]
-    )
+    rho = [
+        np.nan_to_num(spearmanr(o, gradcam3(net, x, a)).statistic)
+        for o, (x, a, _) in zip(original, composites, strict=True)
+    ]
+    rank[stage] = stats.Runs(np.reshape(rho, (-1, 2)).mean(1))  # one value per pair
     print(f"randomised {stage:>10}: rank correlation with the trained map {rank[stage]}")
 
 fig, ax = plt.subplots(figsize=(6.4, 3.0), layout="constrained")
