@@ -77,6 +77,11 @@ class Interval:
     n: int
     method: str = "t"
 
+    def __post_init__(self):
+        for name in ("estimate", "low", "high"):  # plain floats, never NumPy scalars
+            object.__setattr__(self, name, float(getattr(self, name)))
+        object.__setattr__(self, "n", int(self.n))
+
     def __str__(self) -> str:
         d = _digits(self.estimate, self.high - self.low)
         if self.method == "exact":
@@ -255,8 +260,8 @@ class Claim:
                 "(for 'the same within')."
             )
         low, high = self.measured.low, self.measured.high
-        self.holds = (self.above is None or low > self.above) and (
-            self.below is None or high < self.below
+        self.holds = bool(
+            (self.above is None or low > self.above) and (self.below is None or high < self.below)
         )
         self.checked = runtime.profile() != "quick"
 
