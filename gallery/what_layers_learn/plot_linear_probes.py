@@ -100,7 +100,9 @@ for part in PARTS:
 # and untrained are compared seed by seed. A probe can read a lot out of random features; only
 # the difference tells what training added.
 config = models.CNNConfig(in_channels=1, num_classes=drawings.num_classes, widths=(8, 16, 32))
-schedule = train.TrainConfig(epochs=runtime.pick(quick=2, default=4, full=15), lr=3e-3)
+schedule = train.TrainConfig(
+    epochs=runtime.pick(quick=2, default=4, full=15), batch_size=32, lr=3e-3
+)
 seeds = runtime.seeds(5)
 fits = train.fit_seeds(config, drawings, schedule, seeds, verbose=False)
 networks = {
@@ -201,7 +203,9 @@ for k, (ax, level) in enumerate(zip(axes, levels, strict=True)):
         )
     ax.axhline(chance[k], color="grey", ls=":", label="chance")
     top = max(acc["trained"][:, :, k].max(), acc["untrained"][:, :, k].max())
-    ax.set_ylim(min(chance[k], acc["untrained"][:, :, k].min()) - 0.05, max(top, chance[k] + 0.2))
+    ax.set_ylim(
+        min(chance[k], acc["untrained"][:, :, k].min()) - 0.05, max(top + 0.04, chance[k] + 0.2)
+    )
     ax.set_title({"parts": "parts in the clutter (apart from the object)"}.get(level, level))
     ax.set_xlabel("layer")
 axes[0].set_ylabel("probe test accuracy")
