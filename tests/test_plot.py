@@ -45,3 +45,19 @@ def test_runs_draws_seed_dots_and_the_interval():
     with pytest.raises(ValueError, match="positions"):
         plot.runs(ax, [0], measured)
     plt.close(fig)
+
+
+def test_to_image_puts_channels_last_and_undoes_the_standardisation():
+    from layerwise import data
+
+    y = torch.zeros(4, dtype=torch.long)
+    mean, std = torch.tensor([0.2, 0.5, 0.7]), torch.tensor([0.1, 0.2, 0.3])
+    ds = data.Dataset("t", torch.rand(4, 3, 5, 6), y, torch.rand(4, 3, 5, 6), y, ("a",), mean, std)
+    x = torch.rand(3, 5, 6)
+    assert torch.allclose(torch.from_numpy(plot.to_image(ds.normalize(x), ds)), x.movedim(0, -1))
+    img = plot.to_image(x)
+    assert img.shape == (5, 6, 3)
+    assert torch.allclose(torch.from_numpy(img[1, 2]), x[:, 1, 2])
+    assert plot.to_image(torch.rand(2, 3, 5, 6)).shape == (2, 5, 6, 3)
+    assert plot.to_image(torch.rand(1, 5, 6)).shape == (5, 6)
+    assert plot.to_image(torch.full((3, 2, 2), 7.0)).max() == 1.0

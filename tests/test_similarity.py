@@ -102,3 +102,55 @@ def test_probe_layers_reads_a_label_that_one_layer_carries_and_another_does_not(
     assert table["input", "sign"].test_accuracy > 0.9
     zero = probe_layers(model, x[:300], x[300:], ["drop"], {"sign": (y[:300], y[300:])})[0]
     assert zero.test_accuracy < 0.75  # a constant layer carries nothing
+
+
+def test_probe_layers_leaves_out_inputs_labelled_minus_one():
+    from torch import nn
+
+    from layerwise.similarity import probe_layers
+
+    torch.manual_seed(0)
+    x = torch.randn(400, 2, 8)
+    y = (x[:, 0].mean(1) > 0).long()
+    noisy = y.clone()
+    noisy[::2] = 1 - noisy[::2]  # every other label is wrong ...
+    masked = noisy.clone()
+    masked[::2] = -1  # ... and left out here
+    model = nn.Sequential()
+    model.add_module("keep", nn.Conv1d(2, 2, 1))
+    labels = {"noisy": (noisy[:300], noisy[300:]), "masked": (masked[:300], masked[300:])}
+    table = {r.label: r for r in probe_layers(model, x[:300], x[300:], ["input"], labels)}
+    assert table["masked"].test_accuracy > 0.9
+    assert table["noisy"].test_accuracy < 0.7
+
+
+def test_ridge_probe_reads_a_linear_label_and_not_noise():
+    from layerwise.similarity import ridge_probe
+
+    torch.manual_seed(0)
+    x = torch.randn(600, 10)
+    w = torch.randn(10, 3)
+    y = (x @ w).argmax(1)
+    good = ridge_probe(x[:400], y[:400], x[400:], y[400:])
+    assert good.test_accuracy > 0.85
+    noise = ridge_probe(torch.randn(400, 10), y[:400], torch.randn(200, 10), y[400:])
+    assert noise.test_accuracy < 0.5
+
+
+def test_probe_layers_ridge_solver_agrees_with_logistic():
+    from torch import nn
+
+    from layerwise.similarity import probe_layers
+
+    torch.manual_seed(0)
+    x = torch.randn(400, 2, 8)
+    y = (x[:, 0].mean(1) > 0).long()
+    model = nn.Sequential()
+    model.add_module("keep", nn.Conv1d(2, 2, 1))
+    labels = {"sign": (y[:300], y[300:])}
+    ridge = probe_layers(model, x[:300], x[300:], ["input"], labels, solver="ridge")[0]
+    logistic = probe_layers(model, x[:300], x[300:], ["input"], labels)[0]
+    assert ridge.test_accuracy > 0.9
+    assert abs(ridge.test_accuracy - logistic.test_accuracy) < 0.05
+    with pytest.raises(ValueError, match="solver"):
+        probe_layers(model, x[:300], x[300:], ["input"], labels, solver="svm")

@@ -20,15 +20,18 @@ with `Captum <https://captum.ai>`_ :cite:`kokhlikyan2020captum`, PyTorch's attri
 # Up to its global average pooling, a convolutional network accepts any image size, so we show
 # it larger crops of the photographs, at their original resolution (the scale it was trained
 # on). Parts of these crops were seen in training.
+import copy
+
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 from captum.attr import LayerAttribution, LayerGradCam, Occlusion
 
-from layerwise import data, runtime, zoo
+from layerwise import data, plot, runtime, stats, train, zoo
 
 recipe = zoo.photo_cnn()
 patches = recipe.data
-model = recipe.fit(seed=0).model.cpu()
+model = recipe.fit(seed=0).model.cpu().eval()
 
 side = runtime.pick(quick=64, default=128, full=192)
 
@@ -37,10 +40,6 @@ def crop(name, top, left):
     """A ``side`` x ``side`` crop of a bundled photograph, standardised like the patches."""
     img = data.photo(name)[top : top + side, left : left + side]
     return patches.normalize(torch.from_numpy(img).permute(2, 0, 1).float() / 255.0)
-
-
-def pixels(x):
-    return patches.denormalize(x).permute(1, 2, 0).numpy()
 
 
 # A composite: the left half from one photograph, the right half from another.
@@ -95,12 +94,15 @@ def attributions(x, target):
 
 
 def draw(fig, x, maps, title):
+    """The image, then each map over it: colour where the map is high, the plain image where
+    it is low (the map's positive part, scaled to its maximum, sets the overlay's opacity)."""
     axes = fig.subplots(1, 1 + len(maps))
-    axes[0].imshow(pixels(x))
+    axes[0].imshow(plot.to_image(x, patches))
     axes[0].set_title(title, fontsize=9)
     for ax, (name, m) in zip(axes[1:], maps.items(), strict=True):
-        ax.imshow(pixels(x))
-        ax.imshow(m.numpy(), cmap="magma", alpha=0.65)
+        weight = (m.clamp_min(0) / m.clamp_min(0).max().clamp_min(1e-12)).numpy()
+        ax.imshow(plot.to_image(x, patches))
+        ax.imshow(weight, cmap="jet", alpha=0.75 * weight, vmin=0, vmax=1)
         ax.set_title(name, fontsize=9)
     for ax in axes:
         ax.set_axis_off()
@@ -113,41 +115,198 @@ rows = fig.subfigures(2, 1)
 for row, name in zip(rows, ["astronaut", "rocket"], strict=True):
     target = patches.classes.index(name)
     draw(row, images[name], attributions(images[name], target), f"{name}: class '{name}'")
-fig.suptitle("Occlusion and Grad-CAM per layer (bright = the class score depends on it)")
+fig.suptitle("Occlusion and Grad-CAM per layer (coloured where the class score depends on it)")
 plt.show()
 
 # %%
 # A test with a known answer
 # --------------------------
-# In the composite, evidence for the left photograph lies in the left half and evidence for the
-# right one in the right half. Attributions for each class should land on its own half.
+# In a composite of two photographs, the left half from one and the right half from the other,
+# the evidence for each class lies in its own half. Attributions for each class should land
+# there. One composite first, drawn:
 fig = plt.figure(figsize=(11, 5.4), layout="constrained")
 rows = fig.subfigures(2, 1)
-share = {}
 for row, name in zip(rows, [left_name, right_name], strict=True):
-    maps = attributions(composite, patches.classes.index(name))
-    draw(row, composite, maps, f"composite: class '{name}'")
-    half = slice(0, side // 2) if name == left_name else slice(side // 2, side)
-    for method, m in maps.items():
-        positive = m.clamp_min(0)
-        share[(name, method.split("\n")[0])] = (
-            positive[:, half].sum() / positive.sum().clamp_min(1e-12)
-        ).item()
+    draw(
+        row,
+        composite,
+        attributions(composite, patches.classes.index(name)),
+        f"composite: class '{name}'",
+    )
 fig.suptitle(f"Left half: {left_name}; right half: {right_name}")
 plt.show()
 
-for (name, method), value in share.items():
-    print(f"class {name:>8}, {method:>16}: {value:.2f} of the positive attribution on its half")
+# %%
+# One composite proves little. Many: pairs of held-out test patches (32x32, from test tiles
+# never seen in training) of two different photographs, side by side, each pair in both orders
+# so that a method that prefers one side of the image scores 0.5. For each composite and each of
+# its two classes, the share of the map's positive attribution that falls on the class's own
+# half, averaged over the two classes.
+h = patches.x_test.shape[-1]
+n_pairs = runtime.pick(quick=4, default=24, full=60)
+rng = torch.Generator().manual_seed(0)
+composites = []  # (image, left class, right class)
+for _ in range(n_pairs):
+    a, b = torch.randperm(patches.num_classes, generator=rng)[:2].tolist()
+    ia = torch.nonzero(patches.y_test == a).flatten()
+    ib = torch.nonzero(patches.y_test == b).flatten()
+    xa = patches.x_test[ia[torch.randint(len(ia), (1,), generator=rng)]][0]
+    xb = patches.x_test[ib[torch.randint(len(ib), (1,), generator=rng)]][0]
+    composites.append((torch.cat([xa, xb], dim=2), a, b))
+    composites.append((torch.cat([xb, xa], dim=2), b, a))
+
+
+def maps_small(net, x, target):
+    """Occlusion (an 8x8 window) and Grad-CAM at each block, for one composite."""
+    occ = Occlusion(net).attribute(
+        x[None],
+        target=target,
+        sliding_window_shapes=(3, h // 4, h // 4),
+        strides=(3, h // 8, h // 8),
+        baselines=0.0,
+        perturbations_per_eval=128,
+    )
+    out = {"occlusion": occ[0].sum(0)}
+    for name in layers:
+        a = LayerGradCam(net, getattr(net, name)).attribute(x[None], target=target)
+        out[f"Grad-CAM {name}"] = LayerAttribution.interpolate(
+            a, (h, 2 * h), interpolate_mode="bilinear"
+        )[0, 0]
+    return {k: v.detach() for k, v in out.items()}
+
+
+def own_half(m, left):
+    positive = m.clamp_min(0)
+    half = positive[:, :h] if left else positive[:, h:]
+    return (half.sum() / positive.sum().clamp_min(1e-12)).item()
+
+
+methods = ["occlusion", *[f"Grad-CAM {name}" for name in layers]]
+share = {m: [] for m in methods}
+for x, a, b in composites:
+    ma, mb = maps_small(model, x, a), maps_small(model, x, b)
+    for m in methods:
+        share[m].append((own_half(ma[m], True) + own_half(mb[m], False)) / 2)
+# The two orders of a pair share their crops: one value per pair, the mean of its two orders.
+share = {m: stats.Runs(np.reshape(v, (-1, 2)).mean(1)) for m, v in share.items()}
+for m in methods:
+    print(f"{m:>16}: share of positive attribution on the class's own half {share[m]}")
+
+fig, ax = plt.subplots(figsize=(6.4, 3.0), layout="constrained")
+iv = [share[m].interval() for m in methods]
+ax.bar(
+    methods,
+    [i.estimate for i in iv],
+    color=["C3", "C0", "C1", "C2"],
+    yerr=[[i.estimate - i.low for i in iv], [i.high - i.estimate for i in iv]],
+    capsize=4,
+)
+ax.axhline(0.5, color="k", ls=":", label="no preference")
+ax.set_ylim(0, 1)
+ax.set_ylabel("attribution on the\nclass's own half")
+ax.legend(loc="lower right", fontsize=8)
+ax.set_title(f"{n_pairs} pairs of patches, each in both orders; 95 % intervals")
+plt.show()
+
+stats.claim(
+    "Occlusion puts most of a class's positive attribution on the half of a composite that holds "
+    "it",
+    share["occlusion"],
+    above=0.5,
+)
+stats.claim(
+    "Grad-CAM at the last block (relu3) puts most of a class's positive attribution on the half "
+    "of a composite that holds it",
+    share["Grad-CAM relu3"],
+    above=0.5,
+)
+
+# %%
+# Do the maps depend on what the network learned?
+# -----------------------------------------------
+# Adebayo et al. :cite:`adebayo2018sanity` proposed a sanity check that some attribution methods
+# fail: replace the trained weights with random ones, layer by layer from the top, and see
+# whether the map changes. A map that stays the same shows the image (edges, contrast), not
+# what the network learned. We re-initialise the layers cascading from the classifier down
+# (with the initial weights of another seed) and compare each composite's Grad-CAM map at the
+# last block (for its left class) with the trained network's, by Spearman rank correlation
+# ("none": the trained network itself, 1 by definition).
+from scipy.stats import spearmanr  # noqa: E402
+
+random_state = train.initial_state(recipe.config, seed=1)
+cascade = [
+    ("fc",),
+    ("fc", "conv3", "bn3"),
+    ("fc", "conv3", "bn3", "conv2", "bn2"),
+    ("fc", "conv3", "bn3", "conv2", "bn2", "conv1", "bn1"),
+]
+stage_names = ["fc", "+ block 3", "+ block 2", "+ block 1"]
+
+
+def randomised(prefixes):
+    net = copy.deepcopy(model)
+    state = net.state_dict()
+    for key in state:
+        if key.split(".")[0] in prefixes:
+            state[key] = random_state[key].clone()
+    net.load_state_dict(state)
+    return net.eval()
+
+
+def gradcam3(net, x, target):
+    a = LayerGradCam(net, net.relu3).attribute(x[None], target=target)
+    return a.detach().flatten().numpy()
+
+
+original = [gradcam3(model, x, a) for x, a, _ in composites]
+rank = {}
+for stage, prefixes in zip(stage_names, cascade, strict=True):
+    net = randomised(prefixes)
+    rho = [
+        np.nan_to_num(spearmanr(o, gradcam3(net, x, a)).statistic)
+        for o, (x, a, _) in zip(original, composites, strict=True)
+    ]
+    rank[stage] = stats.Runs(np.reshape(rho, (-1, 2)).mean(1))  # one value per pair
+    print(f"randomised {stage:>10}: rank correlation with the trained map {rank[stage]}")
+
+fig, ax = plt.subplots(figsize=(6.4, 3.0), layout="constrained")
+ax.plot(["none"], [1.0], "o", color="C0")
+iv = [rank[s].interval() for s in stage_names]
+ax.errorbar(
+    stage_names,
+    [i.estimate for i in iv],
+    fmt="-o",
+    yerr=[[i.estimate - i.low for i in iv], [i.high - i.estimate for i in iv]],
+    capsize=4,
+)
+ax.axhline(0, color="grey", ls=":")
+ax.set_ylim(-0.5, 1.08)
+ax.set_xlabel("layers re-initialised, cascading from the top")
+ax.set_ylabel("Spearman correlation\nwith the trained map")
+ax.set_title("Grad-CAM (relu3) after randomising the weights")
+plt.show()
+
+stats.claim(
+    "Randomising only the classifier changes the Grad-CAM map: rank correlation with the trained "
+    "network's map well below 1",
+    rank["fc"],
+    below=0.5,
+)
 
 # %%
 # What it shows
 # -------------
-# The printed shares say how much of each map's positive attribution falls on the half that
-# holds the class's evidence (0.5 would be no preference). Occlusion needs one forward pass
-# per window position but no gradients, and its resolution is the window's; Grad-CAM needs one
-# backward pass, and its resolution is the layer's: fine but noisy in the first block, coarse
-# and object-level in the last. Grad-CAM at the first block mostly marks edges and texture
-# wherever they are, which is why it is normally computed at the last convolutional layer.
+# Over many composites in both orders, occlusion and Grad-CAM at the last block put most of a
+# class's positive attribution on the half that holds that class (the claims above give the
+# shares), so both point at the evidence. Grad-CAM's share grows with the depth of the layer it
+# is computed at (printed above): in the first block it marks edges and texture on both halves
+# more evenly, which is why it is normally computed at the last convolutional layer. Occlusion
+# needs one forward pass per window position but no gradients, and its resolution is the
+# window's; Grad-CAM needs one backward pass, and its resolution is the layer's.
+#
+# The weight-randomisation check passes: replacing only the classifier with random weights
+# already decorrelates the Grad-CAM map from the trained one, and randomising more layers keeps
+# it there. The map depends on what the network learned, not only on the image.
 #
 # Attribution maps also show *which* evidence a network uses, and it need not be the object a
 # person would name: this network was trained to say which photograph a patch comes from, so

@@ -12,7 +12,21 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-__all__ = ["feature_map_grid", "filter_grid", "filter_images", "image_grid", "runs"]
+__all__ = ["feature_map_grid", "filter_grid", "filter_images", "image_grid", "runs", "to_image"]
+
+
+def to_image(x: torch.Tensor, dataset=None) -> np.ndarray:
+    """An image tensor (C, H, W), or a batch (N, C, H, W), as an array ``imshow`` draws.
+
+    With ``dataset`` (a :class:`layerwise.data.Dataset`), ``x`` is taken to be standardised the
+    way that dataset's tensors are and is turned back into pixel values first. Channels go
+    last -- (H, W, 3) for colour, (H, W) for one channel -- and values are clipped to [0, 1].
+    """
+    x = x.detach().float().cpu()
+    if dataset is not None:
+        x = dataset.denormalize(x)
+    x = x.clamp(0, 1).movedim(-3, -1)
+    return (x[..., 0] if x.shape[-1] == 1 else x).numpy()
 
 
 def filter_images(weights: torch.Tensor) -> np.ndarray:
