@@ -37,7 +37,6 @@ __all__ = [
     "PHOTOS",
     "SHAPE_CLASSES",
     "TONES",
-    "UNITS",
     "WORDS",
     "Dataset",
     "digits",
