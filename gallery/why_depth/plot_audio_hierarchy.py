@@ -38,22 +38,23 @@ print("words:", {name: "-".join(tones) for name, tones in data.WORDS.items()})
 rate = 4000
 examples = [int((sounds.y_train == c).nonzero()[0]) for c in range(4)]
 fig, axes = plt.subplots(1, 4, figsize=(11, 2.8), layout="constrained", sharey=True)
+window = torch.hann_window(128)
 for ax, i in zip(axes, examples, strict=True):
     clip = sounds.denormalize(sounds.x_train[i])[0]
-    spec = torch.stft(
-        clip, n_fft=128, hop_length=16, window=torch.hann_window(128), return_complex=True
-    )
+    spec = torch.stft(clip, n_fft=128, hop_length=16, window=window, return_complex=True)
+    db = 20 * (spec.abs() + 1e-6).log10().numpy()
     image = ax.imshow(
-        (spec.abs() + 1e-3).log10().numpy(),
+        db,
         origin="lower",
         aspect="auto",
         extent=(0, len(clip) / rate * 1000, 0, rate / 2),
         cmap="magma",
+        vmin=np.quantile(db, 0.5),  # the background noise dark, the sounds bright
     )
     ax.set_title(f"word {sounds.classes[sounds.y_train[i]]}", fontsize=10)
     ax.set_xlabel("time (ms)")
 axes[0].set_ylabel("frequency (Hz)")
-fig.colorbar(image, ax=axes, label="log10 magnitude", shrink=0.9)
+fig.colorbar(image, ax=axes, label="magnitude (dB)", shrink=0.9)
 fig.suptitle("Spectrograms: two pairs of words, each pair the same tones in another order")
 plt.show()
 
