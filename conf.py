@@ -69,6 +69,7 @@ layerwise_chapters = {
         "plot_top_patches.py",
         "plot_feature_visualization.py",
         "plot_linear_probes.py",
+        "plot_which_layers_settle_first.py",
         "plot_nearest_neighbours.py",
         "plot_occlusion_gradcam.py",
         "plot_natural_image_statistics.py",
