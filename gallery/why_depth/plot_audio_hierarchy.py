@@ -25,7 +25,7 @@ import torch
 from layerwise import data, models, runtime, similarity, stats, train
 
 sounds = data.spoken_words(
-    n_train=runtime.pick(quick=600, default=3000, full=8000),
+    n_train=runtime.pick(quick=400, default=2000, full=8000),
     n_test=runtime.pick(quick=300, default=800, full=2000),
 )
 print(sounds)
@@ -78,7 +78,7 @@ for i, k in enumerate(config.kernel_sizes, start=1):
     print(f"relu{i} units hear {field} samples = {field / 128:.2f} sounds")
     field, step = field + (config.pool_size - 1) * step, step * config.pool_size  # the pooling
 
-schedule = train.TrainConfig(epochs=runtime.pick(quick=2, default=12, full=30), batch_size=64)
+schedule = train.TrainConfig(epochs=runtime.pick(quick=2, default=8, full=30), batch_size=64)
 seeds = runtime.seeds()
 results = train.fit_seeds(config, sounds, schedule, seeds=seeds)
 accuracy = stats.Runs([r.test_accuracy for r in results], seeds)
