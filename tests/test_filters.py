@@ -62,3 +62,11 @@ def test_isotropic_null_keeps_smoothness_and_loses_orientation():
     )
     with pytest.raises(ValueError, match="expected conv weights"):
         filters.isotropic_null(torch.zeros(3, 7, 7))
+
+
+def test_oriented_share_is_about_five_percent_for_noise_and_high_for_gratings():
+    torch.manual_seed(0)
+    noise = torch.randn(400, 3, 7, 7)
+    assert 0.0 < filters.oriented_share(noise) < 0.12
+    bank = torch.stack([grating(a, period=5.0) for a in (0, 30, 60, 90, 120, 150)])
+    assert filters.oriented_share(bank) == 1.0

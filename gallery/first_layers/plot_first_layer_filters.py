@@ -106,25 +106,18 @@ plt.show()
 # So each filter is compared with its own null: random filters with the same smoothness and
 # colour energy (the same power at each spatial frequency, averaged over orientations) but
 # random phases (:func:`layerwise.filters.isotropic_null`, 20 draws per filter). A filter
-# counts as oriented when its index exceeds the null's 95th percentile; 5 % of random filters
-# would. The same test is applied to the initial filters, with their own null.
-
-
-def oriented_share(w, seed):
-    """Share of filters above the 95th percentile of their smoothness-matched null."""
-    null = filters.isotropic_null(w, 20, generator=torch.Generator().manual_seed(seed))
-    threshold = filters.orientation_selectivity(null).quantile(0.95)
-    return (filters.orientation_selectivity(w) > threshold).float().mean().item(), null
-
-
+# counts as oriented when its index exceeds the null's 95th percentile
+# (:func:`layerwise.filters.oriented_share`); 5 % of random filters would. The same test is
+# applied to the initial filters, with their own null, and to the change training made.
 share = {"trained": [], "initial": [], "change": []}
 nulls = {"trained": [], "initial": []}
 for s, w0, w1 in zip(seeds, initial, trained, strict=True):
     for kind, w in (("trained", w1), ("initial", w0), ("change", w1 - w0)):
-        value, null = oriented_share(w, s)
-        share[kind].append(value)
-        if kind in nulls:
-            nulls[kind].append(null)
+        share[kind].append(filters.oriented_share(w, 20, seed=s))
+    for kind, w in (("trained", w1), ("initial", w0)):
+        nulls[kind].append(
+            filters.isotropic_null(w, 20, generator=torch.Generator().manual_seed(s))
+        )
 share = {k: stats.Runs(v, seeds) for k, v in share.items()}
 for kind, runs in share.items():
     print(f"share of {kind} filters above their null's 95th percentile: {runs}")
@@ -233,7 +226,7 @@ for name, (cfg, sched) in variants.items():
     for s in ablation_seeds:
         w0 = train.initial_state(cfg, s)["conv1.weight"]
         w1 = train.fit(cfg, short, sched, seed=s).model.conv1.weight.detach().cpu()
-        rows.append([oriented_share(w1, s)[0], flat_colour_share(w1), start_left(w0, w1)])
+        rows.append([filters.oriented_share(w1, 20, s), flat_colour_share(w1), start_left(w0, w1)])
         examples.setdefault(name, w1)
     ablation[name] = np.array(rows)
 for name, rows in ablation.items():
