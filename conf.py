@@ -82,6 +82,7 @@ layerwise_chapters = {
     "dense_vs_conv": [
         "plot_dense_vs_conv_pixel_permutation.py",
         "plot_end_to_end_vs_pipeline.py",
+        "plot_dense_digit_network.py",
     ],
     "why_depth": ["plot_parity_depth_vs_width.py", "plot_audio_hierarchy.py"],
     "transfer": [
