@@ -133,8 +133,8 @@ plt.show()
 # What it shows
 # -------------
 # Both networks settle bottom-up, as Raghu et al. found with SVCCA: the first block reaches CKA
-# 0.9 with its final state after under one epoch on average, the last layer only after about
-# five (the claims give the paired differences). Read the curves from epoch 0, though, which
+# 0.9 with its final state within the first epoch, the last layer only several epochs later
+# (the printed epochs and the claims at the top give the numbers). Read the curves from epoch 0, though, which
 # is the untrained control: the first block *starts* close to its final state, and in the
 # digits network the first two blocks start above 0.9. An early layer's representation is
 # mostly the input's own similarity structure passed through a few filters, so a random first
