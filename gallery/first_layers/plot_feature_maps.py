@@ -105,13 +105,13 @@ stats.claim(
 # random filters also keep information about their input, so the question is what training
 # adds at each depth.
 seeds = runtime.seeds()
-n_probe = runtime.pick(quick=300, default=2000, full=6000)
-labels = {"photograph": (patches.y_train[:n_probe], patches.y_test)}
+probe_set = patches.subset(runtime.pick(quick=300, default=2000, full=6000))  # class-balanced
+labels = {"photograph": (probe_set.y_train, patches.y_test)}
 
 
 def probe(net):
     rows = similarity.probe_layers(
-        net.cpu(), patches.x_train[:n_probe], patches.x_test, layers, labels, grid=1
+        net.cpu(), probe_set.x_train, patches.x_test, layers, labels, grid=1
     )
     return [row.test_accuracy for row in rows]
 

@@ -134,8 +134,9 @@ plt.show()
 # -------------
 # Both networks settle bottom-up, as Raghu et al. found with SVCCA: the first block reaches CKA
 # 0.9 with its final state within the first epoch, the last layer only several epochs later
-# (the printed epochs and the claims at the top give the numbers). Read the curves from epoch 0, though, which
-# is the untrained control: the first block *starts* close to its final state, and in the
+# (the printed epochs and the claims at the top give the numbers). Read the curves from
+# epoch 0, though, which is the untrained control: the first block *starts* close to its
+# final state, and in the
 # digits network the first two blocks start above 0.9. An early layer's representation is
 # mostly the input's own similarity structure passed through a few filters, so a random first
 # layer already resembles a trained one by this measure, while the last layer starts far from
