@@ -171,15 +171,15 @@ stats.claim(
 # %%
 # What it shows
 # -------------
-# The video's hope holds only in part. The first-layer units of the 784-16-16-10 network do
-# not become local stroke detectors: training gathers more of a unit's weight into one region
-# than its random start had, but most of it stays spread over the digit, in the large
-# positive and negative blobs of the weight images above (a few units even keep the look of
-# their random start). The closed-loop property is a little more readable from the second
-# hidden layer than from the first, the direction the video describes, but the gain is a few
-# points, and the first hidden layer already reads it well above chance. The stroke-level label (where the ink is) goes the other way, in trained and
-# untrained networks alike: it is best read from the first layer and partly lost in the
-# second, which keeps only what the digit classes need. The small CNN, whose units are local by
-# construction, reads the loop label equally well from both layers (the printed differences).
-# So "edges, then loops" is not what this dense network learns; what it learns is a set of
-# global templates that the second layer recombines into the classes.
+# The video's hope holds only in part. The first-layer units of the 784-16-16-10 network do not
+# become local stroke detectors: training gathers more of a unit's weight into one region than its
+# random start had, but most of it stays spread over the digit, in the large positive and negative
+# blobs of the weight images above (a few units even keep the look of their random start). The
+# closed-loop property is a little more readable from the second hidden layer than from the first,
+# the direction the video describes, but the gain is a few points, and the first hidden layer
+# already reads it well above chance. The stroke-level label (where the ink is) goes the other
+# way, in trained and untrained networks alike: it is best read from the first layer and partly
+# lost in the second, which keeps only what the digit classes need. The small CNN, whose units are
+# local by construction, reads the loop label equally well from both layers (the printed
+# differences). So "edges, then loops" is not what this dense network learns; what it learns is a
+# set of global templates that the second layer recombines into the classes.
