@@ -274,11 +274,14 @@ plt.show()
 # response should change, and natural-image patches are dominated by smooth regions and
 # edges.
 #
-# The two training choices act as the short runs show: without colour jitter, more of each
+# The two training choices act as the short runs show (three seeds, so these are reported,
+# not claimed; the paired differences are printed above). Without colour jitter, more of each
 # filter's energy sits in its flat colour, because the mean colour of a patch is then a good
-# cue; with the usual full-scale start, the trained filter is still close to its random start
-# (a high cosine), so the noise hides what the gradient added. Neither changes what the
-# forward pass can compute; both change what training writes into the filters.
+# cue, while the share of oriented filters barely moves. With the usual full-scale start, the
+# trained filter is still almost its random start (a cosine near 1), the flat colours and the
+# oriented filters all but vanish, and the grid looks like the untrained one: the noise hides
+# what the gradient added. Neither choice changes what the forward pass can compute; both
+# change what training writes into the filters.
 #
 # Not every filter is clean. Some keep a checkerboard texture: with stride 2 the layer samples
 # the image every second pixel, and such filters pick up the aliasing that Zeiler and Fergus
