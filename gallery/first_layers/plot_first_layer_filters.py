@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from layerwise import filters, plot, runtime, stats, train, zoo
+from layerwise import filters, plot, runtime, snapshots, stats, train, zoo
 
 recipe = zoo.photo_cnn()
 patches = recipe.data
@@ -63,9 +63,11 @@ print(schedule)
 
 # %%
 # We train it from five seeds. The untrained control of each seed is the network as
-# :func:`~layerwise.train.fit` starts it (:func:`~layerwise.train.initial_state`).
+# :func:`~layerwise.train.fit` starts it (:func:`~layerwise.train.initial_state`). Training
+# goes through :func:`layerwise.snapshots.fit_with_snapshots`, which also keeps the weights
+# after every epoch for the page on which layers settle first (same networks, trained once).
 seeds = runtime.seeds()
-results = [recipe.fit(seed=s) for s in seeds]
+results = [snapshots.fit_with_snapshots(config, patches, schedule, seed=s).result for s in seeds]
 initial = [train.initial_state(config, s)["conv1.weight"] for s in seeds]
 trained = [r.model.conv1.weight.detach().cpu() for r in results]
 accuracy = stats.Runs([r.test_accuracy for r in results], seeds)
