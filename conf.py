@@ -90,6 +90,12 @@ layerwise_chapters = {
         "plot_cross_domain_transfer.py",
         "plot_fine_tuning_similarity.py",
     ],
+    "imagenet": [
+        "plot_imagenet_first_layer.py",
+        "plot_imagenet_faces.py",
+        "plot_imagenet_transfer.py",
+        "plot_imagenet_gradcam.py",
+    ],
 }
 CHAPTERS = list(layerwise_chapters)
 
@@ -207,6 +213,14 @@ VERSION_MATCH = os.environ.get(
 )
 html_theme_options["switcher"] = {"json_url": "switcher.json", "version_match": VERSION_MATCH}
 html_theme_options["check_switcher"] = False
+# "Open in Colab" on every gallery page opens the notebook that this version of the site
+# publishes: GitHub repository LAYERWISE_REPOSITORY (set by the deploy workflow), branch
+# gh-pages, in this version's folder.
+layerwise_colab = {
+    "repository": os.environ.get("LAYERWISE_REPOSITORY", "layerwise/layerwise"),
+    "branch": os.environ.get("LAYERWISE_PAGES_BRANCH", "gh-pages"),
+    "folder": VERSION_MATCH,
+}
 html_theme_options["navbar_end"] = ["version-switcher", "theme-switcher"]
 html_theme_options["show_version_warning_banner"] = False
 html_context = {"default_mode": "auto"}
@@ -215,17 +229,16 @@ html_show_sourcelink = False
 html_copy_source = False
 html_css_files = ["layerwise.css"]
 # Files served at the root of the site: the library's wheel (built by `nox -s docs`) and
-# switcher.json (this build's version only, unless publishing supplies the full list).
-_EXTRA = BUILD / "site-root"
-_EXTRA.mkdir(parents=True, exist_ok=True)
-for _old in _EXTRA.glob("*.whl"):
-    _old.unlink()
-if (BUILD / "wheel" / WHEEL).exists():
-    (_EXTRA / WHEEL).write_bytes((BUILD / "wheel" / WHEEL).read_bytes())
+# switcher.json (this build's version only, unless publishing supplies the full list). The
+# build extension writes them into the folder when the build starts (docs/_ext).
 _SWITCHER = os.environ.get("LAYERWISE_SWITCHER")
-(_EXTRA / "switcher.json").write_text(
-    Path(_SWITCHER).read_text()
+layerwise_site_root = {
+    "folder": str(BUILD / "site-root"),
+    "wheel": str(BUILD / "wheel" / WHEEL),
+    "switcher": Path(_SWITCHER).read_text()
     if _SWITCHER
-    else json.dumps([{"name": VERSION_MATCH, "version": VERSION_MATCH, "url": SITE_URL}], indent=1)
-)
-html_extra_path = [str(_EXTRA)]
+    else json.dumps(
+        [{"name": VERSION_MATCH, "version": VERSION_MATCH, "url": SITE_URL}], indent=1
+    ),
+}
+html_extra_path = [layerwise_site_root["folder"]]

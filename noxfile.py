@@ -165,7 +165,7 @@ def install_axe(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmark cold/warm/edit builds and the training loop; writes docs/benchmarks/results.json.
+    """Benchmark cold/warm/edit builds and the training loop; writes docs/benchmarks/<device>.json.
 
     Options after -- go to docs/_ext/bench.py: --repeat N, --profile P, --skip-builds.
     """

@@ -126,3 +126,139 @@ def test_pin_worker_splits_the_cores_between_workers(monkeypatch):
     finally:
         os.sched_setaffinity(0, cores)
         torch.set_num_threads(threads)
+
+
+# --------------------------------------------------------------------------------------------
+# Claims: a real (tiny) Sphinx-Gallery build, as `nox -s docs` runs it
+# --------------------------------------------------------------------------------------------
+
+EXAMPLE = '''"""
+A page with a claim
+===================
+
+It measures something.
+"""
+
+from layerwise import stats
+
+stats.claim("The effect is positive", stats.Runs([0.30, 0.32, 0.29, 0.31, 0.33]), above={t})
+'''
+
+CONF = """
+import sys
+sys.path.insert(0, {ext!r})
+extensions = ["sphinx_gallery.gen_gallery", "layerwise_build"]
+layerwise_chapters = {{"chapter": ["plot_claim.py"]}}
+sphinx_gallery_conf = {{
+    "examples_dirs": ["../gallery/chapter"],
+    "gallery_dirs": ["auto_examples/chapter"],
+    "filename_pattern": "/plot_",
+    "reset_modules": ("layerwise_build.reset_state",),
+    "reset_modules_order": "before",
+    "within_subsection_order": "layerwise_build.ExampleOrder",
+}}
+exclude_patterns = ["auto_examples/**/*.ipynb", "auto_examples/**/*.py", "auto_examples/**/*.zip"]
+"""
+
+
+def tiny_site(tmp_path: Path, threshold: float) -> Path:
+    (tmp_path / "gallery" / "chapter").mkdir(parents=True)
+    write(tmp_path / "gallery" / "chapter" / "README.rst", "Chapter\n=======\n")
+    write(tmp_path / "gallery" / "chapter" / "plot_claim.py", EXAMPLE.format(t=threshold))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    write(docs / "conf.py", CONF.format(ext=str(ROOT / "docs" / "_ext")))
+    write(
+        docs / "index.rst",
+        "Home\n====\n\nAs measured: :claim:`plot_claim`.\n\n"
+        ".. toctree::\n\n   auto_examples/chapter/index\n",
+    )
+    return docs
+
+
+def sphinx_build(docs: Path, profile: str):
+    import os
+    import subprocess
+
+    env = dict(os.environ, LAYERWISE_PROFILE=profile, MPLBACKEND="Agg")
+    env.pop(stats_variable(), None)
+    return subprocess.run(
+        [sys.executable, "-m", "sphinx", "-b", "html", "-q", str(docs), str(docs / "_html")],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def stats_variable():
+    from layerwise import stats
+
+    return stats.CLAIMS_FILE_VARIABLE
+
+
+def test_a_claim_that_holds_is_shown_at_the_top_of_its_page_and_in_the_claims_table(tmp_path):
+    pytest.importorskip("sphinx_gallery")
+    docs = tiny_site(tmp_path, threshold=0.1)
+    done = sphinx_build(docs, "default")
+    assert done.returncode == 0, done.stderr[-2000:]
+    page = (docs / "_html" / "auto_examples" / "chapter" / "plot_claim.html").read_text()
+    box = page[page.index("layerwise-answer") : page.index("It measures something")]
+    assert "The effect is positive" in box and "0.310 ± 0.020 (n=5)" in box and "holds" in box
+    home = (docs / "_html" / "index.html").read_text()  # a page citing the claim by its page
+    assert 'href="auto_examples/chapter/plot_claim.html"' in home
+    assert "The effect is positive" in home and "(measured 0.310 ± 0.020 (n=5); holds)" in home
+    claims = layerwise_build.page_claims(docs, {"chapter": ["plot_claim.py"]})
+    table = layerwise_build.claims_table(claims)
+    assert "{doc}`/auto_examples/chapter/plot_claim`" in table
+    assert (
+        "| The effect is positive | 0.310 ± 0.020 (n=5) | 95 % interval above 0.1 | holds |"
+        in table
+    )
+
+
+def test_a_claim_that_does_not_hold_fails_the_default_build_in_one_line(tmp_path):
+    pytest.importorskip("sphinx_gallery")
+    docs = tiny_site(tmp_path, threshold=0.31)  # the interval (0.29, 0.33) straddles 0.31
+    done = sphinx_build(docs, "default")
+    assert done.returncode != 0
+    line = "chapter/plot_claim.py: claim 'The effect is positive' does not hold: measured 0.310"
+    assert line in done.stderr + done.stdout
+    # The quick profile computes the claim but does not check it.
+    assert sphinx_build(docs, "quick").returncode == 0
+
+
+def test_page_times_are_read_from_the_gallery_and_slow_pages_are_named(tmp_path):
+    chapter = tmp_path / "auto_examples" / "ch"
+    chapter.mkdir(parents=True)
+    write(
+        chapter / "sg_execution_times.rst",
+        "   * - :ref:`sphx_glr_auto_examples_ch_plot_a.py` (``plot_a.py``)\n"
+        "     - 01:05.250\n     - 0.0\n"
+        "   * - :ref:`sphx_glr_auto_examples_ch_plot_b.py` (``plot_b.py``)\n"
+        "     - 00:06.1000\n     - 0.0\n",
+    )
+    times = layerwise_build.page_times(tmp_path)
+    assert times == {"ch/plot_a.py": 65.25, "ch/plot_b.py": 6.1}
+    table = layerwise_build.slowest_pages(times)
+    assert table.index("ch/plot_a.py") < table.index("ch/plot_b.py")
+    assert table.splitlines()[-1].endswith("page budget: ch/plot_a.py")
+
+
+def test_site_root_holds_this_builds_wheel_only_and_the_switcher(tmp_path):
+    folder, wheels = tmp_path / "root", tmp_path / "wheel"
+    wheels.mkdir()
+    write(wheels / "layerwise-0.2.0-py3-none-any.whl", "new")
+    folder.mkdir()
+    write(folder / "layerwise-0.1.0-py3-none-any.whl", "old")
+    layerwise_build.write_site_root(folder, wheels / "layerwise-0.2.0-py3-none-any.whl", "[]")
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "layerwise-0.2.0-py3-none-any.whl",
+        "switcher.json",
+    ]
+    assert (folder / "switcher.json").read_text() == "[]"
+
+
+def test_colab_links_name_repository_branch_version_and_notebook():
+    url = layerwise_build.colab_url("org/site", "gh-pages", "dev", "_downloads/ab12/plot_x.ipynb")
+    assert url == (
+        "https://colab.research.google.com/github/org/site/blob/gh-pages/dev/"
+        "_downloads/ab12/plot_x.ipynb"
+    )

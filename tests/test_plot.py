@@ -34,3 +34,27 @@ def test_rms_contrast_clips_peaks_and_treats_every_filter_alike():
 
     with pytest.raises(ValueError, match="contrast"):
         plot.filter_images(w, contrast="loud")
+
+
+def test_runs_draws_seed_dots_and_the_interval():
+    import matplotlib.pyplot as plt
+    import pytest
+
+    from layerwise.stats import Runs
+
+    fig, ax = plt.subplots()
+    measured = [Runs([0.1, 0.2, 0.3]), Runs([0.5, 0.6, 0.7])]
+    bars = plot.runs(ax, [0, 1], measured, label="m")
+    line, caps, (vertical,) = bars.lines
+    assert line.get_ydata().tolist() == pytest.approx([0.2, 0.6])
+    # the error bars span each mean's 95 % interval
+    segments = vertical.get_segments()
+    for segment, m in zip(segments, measured, strict=True):
+        interval = m.interval()
+        assert sorted(segment[:, 1].tolist()) == pytest.approx([interval.low, interval.high])
+    # one dot per seed
+    dots = [ln for ln in ax.lines if ln.get_linestyle() == "None" and len(ln.get_xdata()) == 3]
+    assert len(dots) == 2
+    with pytest.raises(ValueError, match="positions"):
+        plot.runs(ax, [0], measured)
+    plt.close(fig)

@@ -88,10 +88,9 @@ def test_layer_transfer_table():
         (v, n) for v in transfer.VARIANTS for n in (1, 3)
     }
     assert all(0.0 <= r.accuracy <= 1.0 for r in rows)
-    stats = transfer.summarize(rows)
-    mean, sd, count = stats[("AnB", 3)]
+    runs = transfer.runs(rows)
     accs = [r.accuracy for r in rows if (r.variant, r.n) == ("AnB", 3)]
-    assert count == 2 and mean == pytest.approx(sum(accs) / 2) and sd >= 0
+    assert runs[("AnB", 3)].values == tuple(accs) and runs[("AnB", 3)].seeds == (0, 1)
     # The base networks are cached: a second run with AnB only retrains nothing for B's base.
     again = transfer.layer_transfer(
         CONFIG, *halves, SCHEDULE, seeds=(0,), cuts=(3,), variants=("AnB",)
@@ -103,19 +102,43 @@ def test_layer_transfer_table():
         transfer.layer_transfer(CONFIG, *halves, SCHEDULE, variants=("CnB",))
 
 
-def test_fit_base_is_the_base_network_of_the_layer_transfer_experiment():
-    from layerwise import zoo
+def test_base_a_and_base_b_start_from_different_weights():
+    assert transfer.base_seed("A", 3) != transfer.base_seed("B", 3)
+    cfg = models.CNNConfig(**{**vars(CONFIG), "num_classes": 5})
+    a, b = (train.initial_state(cfg, transfer.base_seed(h, 0)) for h in "AB")
+    assert not torch.equal(a["conv1.weight"], b["conv1.weight"])
+    with pytest.raises(ValueError, match="half"):
+        transfer.base_seed("C", 0)
 
-    halves = zoo.photo_halves("random")
-    transfer.layer_transfer(
-        halves.config,
-        halves.a,
-        halves.b,
-        halves.schedule,
+
+def test_layer_transfer_uses_its_schedules_and_per_seed_data():
+    digits = data.digits().subset(400)
+    a, b = digits.select_classes(range(5)), digits.select_classes(range(5, 10))
+    slow = train.TrainConfig(epochs=2, batch_size=64, lr=1e-3)
+    rows = transfer.layer_transfer(
+        CONFIG,
+        a,
+        lambda seed: b.subset(50, seed=seed),
+        SCHEDULE,
+        fine_tune=slow,
         seeds=(0,),
-        cuts=(1,),
-        variants=("AnB",),
+        cuts=(2,),
+        variants=("AnB+",),
     )
-    base_b = transfer.fit_base(halves.config, halves.b, halves.schedule, seed=0)
-    assert base_b.from_cache  # the same network, found in the model cache
-    assert base_b.model.fc.out_features == halves.b.num_classes
+    base_a, base_b = transfer.fit_bases(CONFIG, a, b.subset(50, seed=0), SCHEDULE, seed=0)
+    assert base_a.from_cache and base_b.from_cache and rows[0].accuracy == base_b.test_accuracy
+    tuned = transfer.fit_transfer(
+        CONFIG,
+        base_a.model,
+        b.subset(50, seed=0),
+        2,
+        slow,
+        fine_tune=True,
+        seed=transfer.SEED_OFFSET,
+    )
+    assert tuned.from_cache and rows[1].accuracy == tuned.test_accuracy
+
+
+def test_transfer_works_on_1d_networks():
+    cfg = models.CNN1dConfig(widths=(4, 4, 4))
+    assert transfer.block_layers(cfg, 2) == ("conv1", "bn1", "conv2", "bn2")

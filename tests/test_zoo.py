@@ -32,17 +32,16 @@ def test_recipe_fit_passes_options_to_train_fit():
     assert isinstance(result, train.FitResult) and not result.from_cache
 
 
-def test_photo_halves_split_the_twelve_photographs_into_disjoint_halves():
-    import pytest
-
-    for split, sizes in (("random", (6, 6)), ("dissimilar", (8, 4))):
-        halves = zoo.photo_halves(split)
-        assert (halves.a.num_classes, halves.b.num_classes) == sizes
-        assert not set(halves.a.classes) & set(halves.b.classes)
-        assert len(set(halves.a.classes) | set(halves.b.classes)) == 12
-    grey = zoo.photo_halves("dissimilar").b
-    pixels = grey.denormalize(grey.x_train)
-    assert torch.allclose(pixels[:, 0], pixels[:, 1], atol=1e-5)  # grey-scale: equal channels
-    assert zoo.photo_halves("random").a.classes == zoo.photo_halves("random").a.classes
-    with pytest.raises(ValueError, match="split"):
-        zoo.photo_halves("by colour")
+def test_mnist1d_halves_split_the_ten_digits_into_disjoint_halves():
+    halves = zoo.mnist1d_halves()
+    assert (halves.a.num_classes, halves.b.num_classes) == (5, 5)
+    assert not set(halves.a.classes) & set(halves.b.classes)
+    assert len(set(halves.a.classes) | set(halves.b.classes)) == 10
+    assert halves.config.depth == 6  # deep enough to have a middle
+    assert halves.fine_tune.lr < halves.schedule.lr
+    # B's few labels: balanced, drawn per seed, and the same draw for the same seed.
+    b0, b1 = halves.b_labelled(0), halves.b_labelled(1)
+    assert torch.bincount(b0.y_train).tolist() == [halves.labels_per_class] * 5
+    assert b0.fingerprint == halves.b_labelled(0).fingerprint != b1.fingerprint
+    assert torch.equal(b0.x_test, halves.b.x_test)
+    assert zoo.mnist1d_halves().a.classes == halves.a.classes

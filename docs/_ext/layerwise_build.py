@@ -257,6 +257,7 @@ def reset_state(gallery_conf, fname, when):
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
     runtime.seed_everything(0)
+    os.environ["LAYERWISE_PAGE"] = Path(fname).stem  # for runtime.progress lines
     claims = claims_file(Path(gallery_conf["src_dir"]), Path(fname).stem)
     claims.unlink(missing_ok=True)  # the page is about to state its claims afresh
     os.environ[stats.CLAIMS_FILE_VARIABLE] = str(claims)
@@ -363,18 +364,109 @@ def _fill_claims_page(app, docname, source):
 
 
 def _claims_page_outdated(app, env, added, changed, removed):
-    # The table depends on every page's claims, not on its own source: read it every build.
-    return [CLAIMS_PAGE] if CLAIMS_PAGE in env.found_docs else []
+    # The table, and pages that cite claims, depend on every page's claims, not on their own
+    # source: read them again every build (their executed cells stay cached).
+    citing = getattr(env, "layerwise_citing_claims", set())
+    return sorted(({CLAIMS_PAGE} | citing) & set(env.found_docs))
 
 
-def _check_claims(app):
-    """After the gallery has run: stop the build, one line per claim, if a claim fails."""
+def _find_claims(app, page: str) -> tuple[str, list[dict]]:
+    """The chapter of gallery page ``page`` (an example's stem) and its claims."""
+    chapters = app.config.layerwise_chapters
+    for chapter, examples in chapters.items():
+        if f"{page}.py" in examples:
+            return chapter, page_claims(Path(app.srcdir), {chapter: [f"{page}.py"]})[chapter, page]
+    raise ValueError(f"{page!r} is not a gallery page listed in conf.py's layerwise_chapters")
+
+
+def _claim_nodes(app, chapter: str, page: str, c: dict):
+    from docutils import nodes
+    from sphinx import addnodes
+
+    link = addnodes.pending_xref(
+        "",
+        nodes.inline(text=c["text"]),
+        refdomain="std",
+        reftype="doc",
+        reftarget=f"/auto_examples/{chapter}/{page}",
+        refexplicit=True,
+        refwarn=True,
+    )
+    return [link, nodes.Text(f" (measured {c['shown']}; {c['verdict']})")]
+
+
+def _claim_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """``{claim}`page` `` or ``{claim}`page:2` ``: a gallery page's claim (1-based), linked,
+    with the number this build measured."""
+    from docutils import nodes
+
+    env = inliner.document.settings.env
+    env.layerwise_citing_claims = getattr(env, "layerwise_citing_claims", set()) | {env.docname}
+    page, _, index = text.partition(":")
+    try:
+        chapter, claims = _find_claims(env.app, page.strip())
+        if not claims:
+            raise ValueError(f"{page} has stated no claim in this build")
+        picked = claims[int(index) - 1] if index else claims[0]
+    except (ValueError, IndexError) as err:
+        msg = inliner.reporter.error(f"claim {text!r}: {err}", line=lineno)
+        return [inliner.problematic(rawtext, rawtext, msg)], [msg]
+    return [nodes.inline("", "", *_claim_nodes(env.app, chapter, page.strip(), picked))], []
+
+
+def _purge_citing(app, env, docname):
+    getattr(env, "layerwise_citing_claims", set()).discard(docname)
+
+
+def _merge_citing(app, env, docnames, other):
+    env.layerwise_citing_claims = getattr(env, "layerwise_citing_claims", set()) | getattr(
+        other, "layerwise_citing_claims", set()
+    )
+
+
+#: Seconds one page may take in the default profile on 2 CPU cores; slower ones are named.
+PAGE_BUDGET_S = 60.0
+_TIME_ROW = re.compile(r"\(``([^`]+)``\)\s*\n\s*- (\d+):(\d+(?:\.\d+)?)")
+
+
+def page_times(srcdir: Path) -> dict[str, float]:
+    """Seconds each example took, from Sphinx-Gallery's ``sg_execution_times.rst`` files."""
+    times = {}
+    for table in sorted(srcdir.glob("auto_examples/*/sg_execution_times.rst")):
+        for name, minutes, seconds in _TIME_ROW.findall(table.read_text(encoding="utf-8")):
+            times[f"{table.parent.name}/{Path(name).name}"] = int(minutes) * 60 + float(seconds)
+    return times
+
+
+def slowest_pages(times: dict[str, float], count: int = 10) -> str:
+    """The ``count`` slowest pages as a small terminal table, and those over the budget."""
+    ranked = sorted(times.items(), key=lambda item: -item[1])[:count]
+    lines = [f"layerwise: the {len(ranked)} slowest pages of this build's gallery:"]
+    lines += [f"  {seconds:7.1f} s  {name}" for name, seconds in ranked]
+    over = [name for name, seconds in times.items() if seconds > PAGE_BUDGET_S]
+    if over:
+        lines.append(
+            f"layerwise: over the {PAGE_BUDGET_S:.0f} s page budget: {', '.join(sorted(over))}"
+        )
+    return "\n".join(lines)
+
+
+def _after_gallery(app):
+    """After the gallery has run: the slowest pages, then stop if a claim does not hold."""
     from sphinx.errors import ExtensionError
+
+    times = page_times(Path(app.srcdir))
+    if times:
+        print(slowest_pages(times))
 
     claims = page_claims(Path(app.srcdir), app.config.layerwise_chapters)
     total = sum(len(page) for page in claims.values())
     failed = failed_claims(claims)
-    print(f"layerwise: {total} claims on {sum(bool(p) for p in claims.values())} pages")
+    silent = [f"{chapter}/{stem}.py" for (chapter, stem), page in claims.items() if not page]
+    print(
+        f"layerwise: {total} claims on {len(claims) - len(silent)} of {len(claims)} pages"
+        + (f"; no claims on {', '.join(silent)}" if silent else "")
+    )
     if failed:
         raise ExtensionError(
             f"{len(failed)} claim(s) do not hold:\n" + "\n".join(failed), modname="layerwise"
@@ -400,8 +492,22 @@ def _strip_cdn(app, docname, source):
     source[0] = _DATATABLE_INIT.sub("", text)
 
 
+def write_site_root(folder: Path, wheel: Path, switcher: str) -> None:
+    """The files served at the site's root: this build's wheel (if built) and switcher.json."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.whl"):
+        old.unlink()
+    if wheel.exists():
+        shutil.copyfile(wheel, folder / wheel.name)
+    (folder / "switcher.json").write_text(switcher)
+
+
 def _on_config_inited(app, config):
+    root = config.layerwise_site_root
+    if root:  # before Sphinx checks that html_extra_path exists
+        write_site_root(Path(root["folder"]), Path(root["wheel"]), root["switcher"])
     os.environ["LAYERWISE_BUILD_PID"] = str(os.getpid())  # workers tell themselves apart by it
+    os.environ["LAYERWISE_PROGRESS"] = "1"  # runtime.progress: one terminal line per network
     CHAPTERS.clear()
     CHAPTERS.update(config.layerwise_chapters)
     srcdir = Path(app.srcdir)
@@ -411,9 +517,8 @@ def _on_config_inited(app, config):
     rerun = invalidate_stale_examples(examples, galleries)
     if rerun:
         print(f"layerwise: library or environment changed; re-running {', '.join(rerun)}")
-    if config.nb_execution_cache_path and invalidate_notebook_cache(
-        Path(config.nb_execution_cache_path)
-    ):
+    cache = getattr(config, "nb_execution_cache_path", None)  # set when myst-nb is loaded
+    if cache and invalidate_notebook_cache(Path(cache)):
         print("layerwise: library or environment changed; re-executing notebook pages")
 
 
@@ -424,6 +529,35 @@ _THUMB_LINK = re.compile(
     r'<a class="reference internal" href="([^"]+)">'
     r'(?=<span class="doc">([^<]*)</span></a></p>\s*<div class="sphx-glr-thumbnail-title">)'
 )
+
+
+_NOTEBOOK_LINK = re.compile(r'href="(?:\.\./)*(_downloads/[0-9a-f]+/(plot_\w+)\.ipynb)"')
+
+
+def colab_url(repository: str, branch: str, folder: str, notebook: str) -> str:
+    """Colab's address for a notebook published on the site's branch of a GitHub repository."""
+    path = "/".join(part.strip("/") for part in (folder, notebook) if part.strip("/"))
+    return f"https://colab.research.google.com/github/{repository}/blob/{branch}/{path}"
+
+
+def _launch_buttons(app, pagename, templatename, context, doctree):
+    """An "Open in Colab" link under the title of every gallery page, for the notebook that
+    this version of the site publishes (``layerwise_colab`` in conf.py says where)."""
+    body, where = context.get("body"), app.config.layerwise_colab
+    if not body or not where or not pagename.startswith("auto_examples/"):
+        return
+    found = _NOTEBOOK_LINK.search(body)
+    if not found:
+        return
+    url = colab_url(where["repository"], where["branch"], where["folder"], found.group(1))
+    button = (
+        '<p class="layerwise-launch"><a class="reference external" '
+        f'href="{url}">Open in Colab</a> (runs this page as a notebook; its first cell '
+        "installs the matching <code>layerwise</code>)</p>"
+    )
+    end = body.find("</h1>")
+    if end >= 0:
+        context["body"] = body[: end + 5] + button + body[end + 5 :]
 
 
 def _accessible_markup(app, pagename, templatename, context, doctree):
@@ -460,13 +594,19 @@ def _public_torch_name(app, env, node, contnode):
 
 def setup(app):
     app.add_config_value("layerwise_chapters", {}, "env")
+    app.add_config_value("layerwise_site_root", {}, "")
+    app.add_config_value("layerwise_colab", {}, "html")  # served files only: no re-read
     app.connect("config-inited", _on_config_inited)
     # After Sphinx-Gallery's own builder-inited handler, which runs the examples.
-    app.connect("builder-inited", _check_claims, priority=900)
+    app.connect("builder-inited", _after_gallery, priority=900)
     app.connect("source-read", _insert_answer_box)
     app.connect("source-read", _fill_claims_page)
     app.connect("env-get-outdated", _claims_page_outdated)
+    app.connect("env-purge-doc", _purge_citing)
+    app.connect("env-merge-info", _merge_citing)
+    app.add_role("claim", _claim_role)
     app.connect("missing-reference", _public_torch_name)
     app.connect("source-read", _strip_cdn)
     app.connect("html-page-context", _accessible_markup)
+    app.connect("html-page-context", _launch_buttons)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

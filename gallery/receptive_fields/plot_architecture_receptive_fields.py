@@ -23,7 +23,7 @@ import torch
 import torchvision
 from torch import nn
 
-from layerwise import receptive
+from layerwise import receptive, stats
 
 stages = {
     "alexnet": ["features.2", "features.5", "features.12"],
@@ -65,6 +65,16 @@ published = {"alexnet": 195, "vgg16": 212}
 for name, size in published.items():
     ours = fields[name][stages[name][-1]].size[0]
     print(f"{name}: computed {ours}, published {size}: {'agree' if ours == size else 'DIFFER'}")
+display = {"alexnet": "AlexNet", "vgg16": "VGG-16"}
+for name, size in published.items():
+    stats.claim(
+        f"{display[name]}'s last feature layer sees {size}x{size} pixels, as Araujo et al. "
+        "published",
+        stats.exact(fields[name][stages[name][-1]].size[0]),
+        above=size - 0.5,
+        below=size + 0.5,
+        unit="pixels across",
+    )
 print(f"resnet50: computed {fields['resnet50']['layer4'].size[0]} (TF-Slim resnet_v1_50: 483)")
 print(
     f"mobilenet_v2: computed {fields['mobilenet_v2']['features.18'].size[0]} "
@@ -84,15 +94,23 @@ check = {
     "resnet50": (512, "layer4"),
     "mobilenet_v2": (544, "features.17"),
 }
+agree = 0
 for name, (size, layer) in check.items():
     model = fields[name, "model"]
     analytic = receptive.receptive_field(model, size)[layer]
     measured = receptive.gradient_receptive_field(model, layer, size)
     same = (measured.size, measured.stride) == (analytic.size, analytic.stride)
+    agree += same
     print(
         f"{name} {layer} at {size}px: analytic {analytic.size[0]}, measured {measured.size[0]}"
         f" -> {'agree' if same else 'DIFFER'}"
     )
+stats.claim(
+    f"The gradient measurement gives the analytic size and stride for all {len(check)} networks",
+    stats.exact(agree),
+    above=len(check) - 0.5,
+    unit="networks agree",
+)
 
 # %%
 # Size against depth
@@ -122,10 +140,10 @@ plt.show()
 # %%
 # What it shows
 # -------------
-# The printed table gives the receptive field of every stage, computed from the model
-# definitions. Wherever the published table describes the same architecture, the printed
-# comparison says whether the numbers agree, and the gradient check says whether an independent
-# measurement gives the same sizes. By the last stage every one of these networks has units
-# whose field is about as large as the image or larger, so the last layers can relate parts
-# anywhere in the picture; but as the previous page showed, how much of that field a unit
-# effectively uses is a different, smaller number.
+# The receptive field of every stage comes from the model definitions alone, and where the
+# published table describes the same architecture the numbers agree: AlexNet's last layer sees
+# 195 pixels and VGG-16's pool5 212, as Araujo et al. list. An independent measurement, the
+# support of input gradients, gives the same sizes and strides. By the last stage every one of
+# these networks has units whose field is about as large as the image or larger, so the last
+# layers can relate parts anywhere in the picture; but as the previous page showed, how much of
+# that field a unit effectively uses is a different, smaller number.

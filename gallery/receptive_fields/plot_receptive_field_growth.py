@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from matplotlib.patches import Rectangle
 from torch import nn
 
-from layerwise import data, models, receptive
+from layerwise import data, models, receptive, stats
 
 pair = nn.Sequential(nn.Conv2d(1, 1, kernel_size=3), nn.Conv2d(1, 1, kernel_size=4))
 fields = receptive.receptive_field(pair, input_size=(10, 10))
@@ -55,6 +55,13 @@ ax.add_patch(
 )
 ax.set_title(f"3x3 then 4x4: one unit sees {bottom - top}x{right - left} pixels", fontsize=10)
 plt.show()
+stats.claim(
+    "A 4x4 filter on top of a 3x3 filter (stride 1) sees 6x6 input pixels",
+    stats.exact(fields["1"].size[0]),
+    above=5.5,
+    below=6.5,
+    unit="pixels across",
+)
 
 # %%
 # The general rule (Araujo et al. :cite:`araujo2019computing`): a layer with kernel k
@@ -132,11 +139,31 @@ fig.suptitle("The same 5x5 filter sees a larger patch the deeper it sits", fonts
 plt.show()
 
 # %%
+# The general rule checked: Araujo et al.'s closed form, size = 1 + sum over layers of
+# (k - 1) times the product of the strides below, gives for five blocks and the 5x5 filter:
+kernels_strides = [(3, 1), (2, 2)] * 5 + [(5, 1)]  # (kernel, stride): conv, pool, ..., 5x5
+formula, jump = 1, 1
+for k, s in kernels_strides:
+    formula += (k - 1) * jump
+    jump *= s
+print(f"closed form: {formula} pixels; computed from the network: {rf.size[0]} pixels")
+stats.claim(
+    "A 5x5 filter after five 3x3-convolution-and-pool blocks sees a patch as wide as Araujo "
+    f"et al.'s closed form gives ({formula} pixels)",
+    stats.exact(rf.size[0]),
+    above=formula - 0.5,
+    below=formula + 0.5,
+    unit="pixels across",
+)
+
+# %%
 # What it shows
 # -------------
-# The printed lines give the two views of the same filter: the share of its feature map that
-# a 5x5 window covers grows as the maps shrink, and so does the patch of the photograph behind
-# it. Nothing about the filter changed; only where it sits. That is the first part of the answer
-# to "how does a unit decide where to look": its receptive field is fixed by the architecture,
-# and deeper units look at bigger patches. What a unit does *inside* its patch is learned, and
-# the next page measures how much of the patch it actually uses.
+# Two 3x3-then-4x4 filters already see 6x6 pixels, and the same 5x5 filter sees 5x5 pixels at
+# the bottom of a network and a patch almost as large as the photograph after five blocks: the
+# share of its feature map that a 5x5 window covers grows as the maps shrink, and so does the
+# patch of the photograph behind it. Nothing about the filter changed; only where it sits.
+# That is the first part of the answer to "how does a unit decide where to look": its
+# receptive field is fixed by the architecture, and deeper units look at bigger patches. What a
+# unit does *inside* its patch is learned, and the next page measures how much of the patch it
+# actually uses.

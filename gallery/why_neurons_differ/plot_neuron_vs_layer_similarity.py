@@ -2,114 +2,213 @@
 No guarantees about a single neuron, but layers agree
 =====================================================
 
-Train the same network twice from different random seeds. Does unit 5 of the first network
-learn what some unit of the second learns? And does the layer as a whole represent the inputs
-the same way? We match units across seeds by correlation :cite:`li2016convergent`, and compare
-whole layers with centred kernel alignment (CKA) :cite:`kornblith2019similarity`.
+Train the same network several times from different random seeds. Does unit 5 of the first
+network learn what some unit of the second learns? And does the layer as a whole represent the
+inputs the same way? We match units across seeds by correlation :cite:`li2016convergent`, and
+compare whole layers with centred kernel alignment (CKA) :cite:`kornblith2019similarity`, each
+against the same measurement on untrained networks of different seeds.
 """
 
 # %%
-# The same CNN from several seeds
-# -------------------------------
-# A three-block CNN on the 8x8 digits enlarged to 16x16.
+# The same CNN from several seeds, trained and untrained
+# ------------------------------------------------------
+# A three-block CNN on the 8x8 digits enlarged to 16x16, trained from each seed; the untrained
+# control is the network each seed starts from (:func:`layerwise.train.untrained`). Every
+# measurement below is made for every pair of seeds.
+import itertools
+
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
+from scipy.optimize import linear_sum_assignment
 
-from layerwise import data, features, models, neurons, runtime, similarity, train
+from layerwise import data, features, models, neurons, runtime, similarity, stats, train
 
 digits = data.digits(size=16)
 config = models.CNNConfig(in_channels=1, num_classes=10, widths=(16, 32, 64))
 schedule = train.TrainConfig(epochs=runtime.pick(quick=3, default=15, full=30), batch_size=64)
-seeds = list(range(runtime.pick(quick=2, default=3, full=5)))
-nets = [train.fit(config, digits, schedule, seed=s).model for s in seeds]
+seeds = runtime.seeds(5)
 layers = ["relu1", "relu2", "relu3"]
-acts = [features.extract(net, digits.x_test, layers) for net in nets]
-pairs = [(a, b) for a in range(len(seeds)) for b in range(a + 1, len(seeds))]
+nets = {
+    "trained": train.fit_seeds(config, digits, schedule, seeds),
+    "untrained": [train.untrained(config, s) for s in seeds],
+}
+nets["trained"] = [r.model for r in nets["trained"]]
+acts = {k: [features.extract(net, digits.x_test, layers) for net in v] for k, v in nets.items()}
+pairs = list(itertools.permutations(range(len(seeds)), 2))
+print(f"seeds {seeds}: {len(pairs) // 2} pairs of networks")
 
 # %%
 # Matching single units
 # ---------------------
 # For every channel of network A, its best-correlated channel of network B (every pixel
 # position of every test image counts as a sample), and the one-to-one pairing that maximises
-# the total correlation (:func:`layerwise.neurons.match_units`).
-best, one_to_one = {name: [] for name in layers}, {name: [] for name in layers}
-for a, b in pairs:
-    for name in layers:
-        match = neurons.match_units(acts[a][name], acts[b][name])
-        best[name].append(match.best.numpy())
-        one_to_one[name].append(match.one_to_one.numpy())
-for name in layers:
-    bb, oo = np.concatenate(best[name]), np.concatenate(one_to_one[name])
-    print(
-        f"{name}: best-match correlation median {np.median(bb):.2f}, above 0.9 for "
-        f"{(bb > 0.9).mean():.0%} of units; one-to-one median {np.median(oo):.2f}, above 0.9 "
-        f"for {(oo > 0.9).mean():.0%}  (seed pairs {pairs})"
+# the total correlation (as :func:`layerwise.neurons.match_units` does; here both directions of
+# a pair come from one correlation matrix, :func:`layerwise.neurons.unit_correlations`).
+#
+# Pairs of seeds share networks, so they are not independent. The intervals are over seeds:
+# each seed's value is the mean over the pairs it belongs to (its units matched to each other
+# seed's), and those per-seed means get a t interval.
+
+
+def per_seed(values):
+    """A dict {(a, b): value} over ordered pairs -> Runs of each seed's mean over its pairs."""
+    return stats.Runs(
+        [
+            np.mean([values[(a, b)] for b in range(len(seeds)) if b != a])
+            for a in range(len(seeds))
+        ],
+        seeds,
     )
+
+
+best, one_to_one = {}, {}
+for kind, name in itertools.product(acts, layers):
+    best[kind, name], one_to_one[kind, name] = {}, {}
+    for a, b in pairs:
+        if a > b:
+            continue
+        corr = neurons.unit_correlations(acts[kind][a][name], acts[kind][b][name])
+        best[kind, name][a, b] = corr.max(dim=1).values.numpy()  # each unit of a, its best in b
+        best[kind, name][b, a] = corr.max(dim=0).values.numpy()  # and the other way round
+        rows, cols = linear_sum_assignment(corr.numpy(), maximize=True)
+        one_to_one[kind, name][a, b] = corr.numpy()[rows, cols]
+unit_match = {
+    (kind, name): per_seed({p: v.mean() for p, v in best[kind, name].items()})
+    for kind, name in best
+}
+for name in layers:
+    bb = np.concatenate(list(best["trained", name].values()))
+    oo = np.concatenate(list(one_to_one["trained", name].values()))
+    print(
+        f"{name}: best-match correlation, mean over units: trained "
+        f"{unit_match['trained', name]}, untrained {unit_match['untrained', name]}; trained "
+        f"units above 0.9: {(bb > 0.9).mean():.0%} best match, {(oo > 0.9).mean():.0%} one-to-one"
+    )
+
 
 # %%
 # Comparing whole layers
 # ----------------------
-# CKA between the same layer of two networks, linear and RBF kernels, with the debiased
-# estimator (:func:`layerwise.similarity.cka`). Feature maps are flattened: one row per image.
-cka = {k: {name: [] for name in layers} for k in ("linear", "rbf")}
-for a, b in pairs:
-    for name in layers:
-        x, y = acts[a][name].flatten(1), acts[b][name].flatten(1)
-        cka["linear"][name].append(similarity.cka(x, y, debiased=True))
-        cka["rbf"][name].append(similarity.cka(x, y, kernel="rbf", threshold=1.0, debiased=True))
+# Linear CKA between the same layer of two networks, with the debiased estimator
+# (:func:`layerwise.similarity.cka`). Feature maps are flattened: one row per image. Linear CKA
+# depends on the activations only through their Gram matrix (image x image), so each layer's
+# activations are first replaced by a square matrix with the same Gram matrix (from its
+# eigendecomposition), which makes the many comparisons below cheap without changing them.
+def compact(x):
+    x = x.flatten(1).double()
+    if x.shape[1] <= x.shape[0]:
+        return x
+    values, vectors = torch.linalg.eigh(x @ x.T)  # x x^T = V diag(values) V^T
+    return vectors * values.clamp_min(0).sqrt()
+
+
+flat = {k: [{n: compact(a[n]) for n in layers} for a in v] for k, v in acts.items()}
+layer_cka = {}
+for kind, name in itertools.product(acts, layers):
+    values = {}
+    for a, b in pairs:
+        if (b, a) in values:
+            values[a, b] = values[b, a]  # CKA is symmetric
+        else:
+            values[a, b] = similarity.cka(flat[kind][a][name], flat[kind][b][name], debiased=True)
+    layer_cka[kind, name] = per_seed(values)
 for name in layers:
-    lin, rbf = np.array(cka["linear"][name]), np.array(cka["rbf"][name])
     print(
-        f"{name}: CKA across seeds, linear {lin.mean():.3f} (min {lin.min():.3f}), "
-        f"RBF {rbf.mean():.3f} (min {rbf.min():.3f})"
+        f"{name}: CKA across seeds, trained {layer_cka['trained', name]}, "
+        f"untrained {layer_cka['untrained', name]}"
     )
-# Across different layers of the two networks, for reference.
+# Across different layers of two trained networks (A the lower seed), averaged over all pairs.
 cross = np.array(
     [
         [
-            similarity.cka(acts[0][p].flatten(1), acts[1][q].flatten(1), debiased=True)
+            np.mean(
+                [
+                    similarity.cka(flat["trained"][a][p], flat["trained"][b][q], debiased=True)
+                    for a, b in pairs
+                    if a < b
+                ]
+            )
             for q in layers
         ]
         for p in layers
     ]
 )
-print("linear CKA, layer of seed 0 (rows) vs layer of seed 1 (columns):")
+print("linear CKA, layer of network A (rows) vs layer of network B (columns), trained:")
 print(np.array2string(cross, precision=3))
 
 # %%
 # The picture
 # -----------
-fig, axes = plt.subplots(1, 3, figsize=(11, 3.4), layout="constrained")
-bins = np.linspace(0, 1, 21)
-for name in layers:
-    axes[0].hist(np.concatenate(one_to_one[name]), bins=bins, histtype="step", lw=2, label=name)
-axes[0].set(xlabel="correlation with its one-to-one partner", ylabel="number of units")
-axes[0].set_title("Single units: best one-to-one partner")
-axes[0].legend()
+# Left: how well single units match across seeds; middle: how well whole layers match; both for
+# trained and untrained networks (mean over seeds, 95 % interval over seeds). Right: every layer
+# of one trained network against every layer of another.
+fig, axes = plt.subplots(1, 3, figsize=(12, 3.9), layout="constrained")
 x = np.arange(len(layers))
-for k, (kind, values) in enumerate(cka.items()):
-    axes[1].bar(x + 0.2 * (2 * k - 1), [np.mean(values[n]) for n in layers], 0.4, label=kind)
-axes[1].set(xticks=x, xticklabels=layers, ylim=(0, 1), ylabel="CKA across seeds (debiased)")
-axes[1].set_title("Whole layers: compared by CKA")
-axes[1].legend(loc="lower left")
+for k, kind in enumerate(acts):
+    for ax, measure in zip(axes[:2], (unit_match, layer_cka), strict=True):
+        runs = [measure[kind, n].interval() for n in layers]
+        est = np.array([r.estimate for r in runs])
+        err = np.array([[r.estimate - r.low for r in runs], [r.high - r.estimate for r in runs]])
+        ax.bar(x + 0.2 * (2 * k - 1), est, 0.4, yerr=err, capsize=3, label=kind, color=f"C{k}")
+axes[0].set(ylabel="best-match correlation of a unit", title="Single units")
+axes[1].set(ylabel="CKA across seeds (debiased)", title="Whole layers")
+for ax in axes[:2]:
+    ax.set(xticks=x, xticklabels=layers, ylim=(0, 1))
+fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=2)
 im = axes[2].imshow(cross, vmin=0, vmax=1, cmap="viridis")
 axes[2].set(xticks=x, xticklabels=layers, yticks=x, yticklabels=layers)
-axes[2].set(xlabel=f"seed {seeds[1]}", ylabel=f"seed {seeds[0]}")
-axes[2].set_title("Linear CKA, layer vs layer")
+axes[2].set(xlabel="network B", ylabel="network A")
+axes[2].set_title("Trained, layer vs layer (CKA)")
 for i in range(len(layers)):
     for j in range(len(layers)):
-        axes[2].text(j, i, f"{cross[i, j]:.2f}", ha="center", va="center", color="w")
+        shade = "k" if cross[i, j] > 0.6 else "w"
+        axes[2].text(j, i, f"{cross[i, j]:.2f}", ha="center", va="center", color=shade)
 plt.show()
+
+# %%
+# The claims
+# ----------
+# Each seed's value averaged over the three layers, then compared seed by seed.
+
+
+def over_layers(measure, kind):
+    return stats.Runs(np.mean([measure[kind, n].array for n in layers], axis=0), seeds)
+
+
+stats.claim(
+    "Whole layers of networks trained from different seeds are more alike than those of "
+    "untrained networks: CKA across seeds, trained minus untrained (mean over the three layers)",
+    stats.paired(over_layers(layer_cka, "trained"), over_layers(layer_cka, "untrained")),
+    above=0,
+)
+stats.claim(
+    "Training does not make single units of different seeds match better than the units of "
+    "untrained networks do: best-match correlation, trained minus untrained (mean over the three "
+    "layers), within +-0.1",
+    stats.paired(over_layers(unit_match, "trained"), over_layers(unit_match, "untrained")),
+    above=-0.1,
+    below=0.1,
+)
+stats.claim(
+    "Single units match across seeds worse than whole layers: layer CKA minus a unit's "
+    "best-match correlation, trained networks (mean over the three layers)",
+    stats.paired(over_layers(layer_cka, "trained"), over_layers(unit_match, "trained")),
+    above=0,
+)
 
 # %%
 # What it shows
 # -------------
-# The printed medians say how often a unit of one network has a close partner in the other.
-# Some units do, especially in the first layer, where the useful filters for these images are
-# few; most do not, and the one-to-one pairing, which forbids two units from claiming the same
-# partner, finds fewer still. Whole layers, measured by CKA, are much more alike than their
-# units, and each layer is most similar to the same layer of the other network. So nothing
-# guarantees what one particular neuron learns: the same information can be spread over the
-# units in many rotated or mixed ways, and which one the training finds depends on the seed.
-# What is reproducible is the representation of the layer as a whole, which is also why it
-# transfers.
+# The printed shares say how often a unit of one network has a close partner in the other.
+# Some units do, in the first layer, where the useful filters for these images are few; in the
+# deeper layers none do, and the one-to-one pairing, which forbids two units from claiming the
+# same partner, finds fewer still. Training does not change that: units of untrained networks
+# from different seeds find partners about as well, so a unit's best match says little about
+# what it learned. Whole layers, measured by CKA, are far more alike than their units. CKA is
+# high even between untrained networks (the same images pass through similar random maps), and
+# training made the layers of different seeds more alike than that baseline, most of all in the
+# last layer (see the printed values). Each layer is most similar to the same layer of the other
+# network. So nothing guarantees what one particular neuron learns: the same information can be
+# spread over the units in many rotated or mixed ways, and which one the training finds depends
+# on the seed. What is reproducible is the representation of the layer as a whole.

@@ -9,27 +9,47 @@ Parity (is the number of ones odd?) is the classic example behind "deep beats wi
 * :func:`threshold_network` -- the hand-built network of threshold units that computes parity
   with a single hidden layer of ``n`` units (count the ones, then alternate);
 * :func:`train_parity` -- train many small networks on the truth table at once (one per seed
-  and architecture) and record which reach 100 % and after how many steps.
+  and architecture) and record which reach 100 % and after how many steps;
+* :func:`parameter_count` and :func:`matched_width` -- the size of such a network, and the
+  width of one hidden layer with as many parameters as a deeper network.
+
+The networks are tiny, so training one costs per-operation overhead rather than arithmetic.
+:func:`train_parity` therefore trains all of them as one batched model:
+:func:`torch.func.stack_module_state` stacks the networks' weights and
+:func:`torch.func.vmap` runs :func:`torch.func.functional_call` over the stack, one optimiser
+step for all; a network that has solved the task leaves the stack. Networks of different sizes
+can share one stack: the narrower or shallower ones are the widest, deepest shape with units
+masked off and layers passed through, and the masked weights are zero and receive zero
+gradient. Every network trains exactly as it would alone (the tests check this). Results are
+cached per network and seed in the model cache folder, so a page that asks again trains
+nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import math
+import os
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.func import functional_call, stack_module_state, vmap
 
 __all__ = [
     "Circuit",
     "ParityRun",
     "Step",
     "dnf",
+    "matched_width",
+    "parameter_count",
     "threshold_network",
     "train_parity",
     "truth_table",
@@ -166,6 +186,25 @@ def threshold_network(n: int) -> nn.Sequential:
     return nn.Sequential(*[m for m in (hidden, Step(), out)]).requires_grad_(False)
 
 
+def parameter_count(n: int, width: int, depth: int) -> int:
+    """Weights and biases of an MLP with ``n`` inputs, ``depth`` hidden layers of ``width``
+    units and one output unit."""
+    if min(n, width, depth) < 1:
+        raise ValueError(f"n, width and depth must be positive; got {n}, {width}, {depth}.")
+    return (n + 1) * width + (depth - 1) * (width + 1) * width + width + 1
+
+
+def matched_width(n: int, width: int, depth: int) -> int:
+    """The width of a single hidden layer whose :func:`parameter_count` is closest to that of
+    ``depth`` hidden layers of ``width`` units (the narrower one on a tie)."""
+    target = parameter_count(n, width, depth)
+    best = max(1, round((target - 1) / (n + 2)))
+    return min(
+        (w for w in (best - 1, best, best + 1) if w >= 1),
+        key=lambda w: (abs(parameter_count(n, w, 1) - target), w),
+    )
+
+
 @dataclass(frozen=True)
 class ParityRun:
     """Results of :func:`train_parity`: one row per architecture, one column per seed.
@@ -187,12 +226,61 @@ class ParityRun:
         return self.steps >= 0
 
     @property
+    def solved_count(self) -> torch.Tensor:
+        """Number of seeds that solved the task, per architecture."""
+        return self.solved.long().sum(1)
+
+    @property
     def success_rate(self) -> torch.Tensor:
         """Fraction of seeds that solved the task, per architecture."""
         return self.solved.double().mean(1)
 
 
 _ACT = {"relu": torch.relu, "tanh": torch.tanh}
+
+
+class _MaskedMLP(nn.Module):
+    """``depth`` hidden layers of ``width`` units inside a ``max_depth`` x ``max_width`` shape.
+
+    The unused units and layers are switched off by two buffers (a unit mask and a per-layer
+    switch), so networks of different sizes share one shape and can be stacked for ``vmap``.
+    Initialised like :class:`~torch.nn.Linear` (uniform in +-1/sqrt(fan-in)) from a generator
+    seeded by ``(seed, width, depth)``; every unused weight is exactly zero.
+    """
+
+    def __init__(self, n, width, depth, max_width, max_depth, seed, activation):
+        super().__init__()
+        self.activation = activation
+        g = torch.Generator().manual_seed(1_000_003 * seed + 1009 * width + depth)
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for k in range(max_depth):
+            fan_in, rows = (n, n) if k == 0 else (width, max_width)
+            w, b = torch.zeros(rows, max_width), torch.zeros(1, max_width)
+            if k < depth:
+                bound = 1 / math.sqrt(fan_in)
+                w[:fan_in, :width] = (torch.rand(fan_in, width, generator=g) * 2 - 1) * bound
+                b[0, :width] = (torch.rand(width, generator=g) * 2 - 1) * bound
+            self.weights.append(nn.Parameter(w))
+            self.biases.append(nn.Parameter(b))
+        bound = 1 / math.sqrt(width)
+        w_out = torch.zeros(max_width, 1)
+        w_out[:width, 0] = (torch.rand(width, generator=g) * 2 - 1) * bound
+        self.w_out = nn.Parameter(w_out)
+        self.b_out = nn.Parameter((torch.rand(1, 1, generator=g) * 2 - 1) * bound)
+        mask = torch.zeros(1, max_width)
+        mask[0, :width] = 1
+        self.register_buffer("unit_mask", mask)
+        self.register_buffer("layer_on", torch.arange(max_depth) < depth)
+
+    def forward(self, x):
+        act = _ACT[self.activation]
+        h = act(x @ self.weights[0] + self.biases[0]) * self.unit_mask
+        for k in range(1, len(self.weights)):
+            h = torch.where(
+                self.layer_on[k], act(h @ self.weights[k] + self.biases[k]) * self.unit_mask, h
+            )
+        return (h @ self.w_out + self.b_out).squeeze(-1)
 
 
 def train_parity(
@@ -203,12 +291,13 @@ def train_parity(
     steps: int = 2000,
     lr: float = 0.01,
     activation: str = "relu",
+    cache: bool = True,
 ) -> ParityRun:
     """Train MLPs on the whole ``n``-bit parity truth table, all at once.
 
-    Every network is trained on the same inputs with binary cross-entropy; they are stacked
-    into one batched computation (narrower or shallower ones are the wider, deeper shape with
-    units masked off and layers passed through), which is exact: masked units have no effect.
+    Every network is trained on the same inputs with full-batch Adam on binary cross-entropy.
+    The networks of each depth (every seed of every width) are trained together as one batched
+    model (see the module docstring); each network's result is the same as training it alone.
 
     Parameters
     ----------
@@ -226,9 +315,70 @@ def train_parity(
         Adam's learning rate.
     activation
         ``"relu"`` or ``"tanh"``.
+    cache
+        Look each network's result up in, and save it to, the model cache folder
+        (:func:`layerwise.train.cache_dir`), so only networks never trained before are trained.
     """
-    with _one_thread():
-        return _train_parity(n, architectures, seeds, steps, lr, activation)
+    if activation not in _ACT:
+        raise ValueError(f"activation must be one of {', '.join(_ACT)}, got {activation!r}.")
+    if not architectures or any(w < 1 or d < 1 for w, d in architectures):
+        raise ValueError("give at least one (width, depth) pair, both at least 1.")
+    architectures = [(int(w), int(d)) for w, d in architectures]
+    seeds = [int(s) for s in seeds]
+    jobs = [(w, d, s) for w, d in architectures for s in seeds]
+    found = {}
+    if cache:
+        for job in set(jobs):
+            hit = _cache_path(n, *job, steps, lr, activation)
+            if hit.exists():
+                try:
+                    entry = json.loads(hit.read_text())
+                    found[job] = (float(entry["accuracy"]), int(entry["steps"]))
+                except (OSError, ValueError, KeyError):
+                    hit.unlink(missing_ok=True)
+    todo = sorted({job for job in jobs if job not in found})
+    # One batched model per depth (every seed of every width): padding a network to a greater
+    # width costs little, to a greater depth a whole layer. The batch shrinks as its networks
+    # solve the task.
+    for depth in sorted({d for _, d, _ in todo}):
+        group = [job for job in todo if job[1] == depth]
+        with _one_thread():
+            accuracy, first = _train_batched(n, group, steps, lr, activation)
+        for job, acc, step in zip(group, accuracy.tolist(), first.tolist(), strict=True):
+            found[job] = (acc, step)
+            if cache:
+                path = _cache_path(n, *job, steps, lr, activation)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(f".tmp{os.getpid()}")
+                tmp.write_text(json.dumps({"accuracy": acc, "steps": step}))
+                os.replace(tmp, path)  # atomic: a reader never sees half an entry
+    shape = (len(architectures), len(seeds))
+    return ParityRun(
+        n=n,
+        widths=tuple(w for w, _ in architectures),
+        depths=tuple(d for _, d in architectures),
+        seeds=tuple(seeds),
+        accuracy=torch.tensor([found[j][0] for j in jobs], dtype=torch.float32).reshape(shape),
+        steps=torch.tensor([found[j][1] for j in jobs], dtype=torch.long).reshape(shape),
+    )
+
+
+def _cache_path(n, width, depth, seed, steps, lr, activation) -> Path:
+    from .train import cache_dir
+
+    spec = {
+        "n": n,
+        "width": width,
+        "depth": depth,
+        "seed": seed,
+        "steps": steps,
+        "lr": lr,
+        "activation": activation,
+        "code": hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16],
+        "torch": torch.__version__,
+    }
+    key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:24]
+    return cache_dir() / "parity" / f"{key}.json"
 
 
 @contextmanager
@@ -242,64 +392,65 @@ def _one_thread():
         torch.set_num_threads(before)
 
 
-def _train_parity(n, architectures, seeds, steps, lr, activation) -> ParityRun:
-    if activation not in _ACT:
-        raise ValueError(f"activation must be one of {', '.join(_ACT)}, got {activation!r}.")
-    if not architectures or any(w < 1 or d < 1 for w, d in architectures):
-        raise ValueError("give at least one (width, depth) pair, both at least 1.")
-    act = _ACT[activation]
+def _train_batched(n, jobs, steps, lr, activation):
+    """Train one network per ``(width, depth, seed)`` job, stacked; their best accuracy and the
+    first step at which each was at 100 % (-1 if never)."""
     x, y = truth_table(n, signed=True)
     target = y.float()
-    width = max(w for w, _ in architectures)
-    depth = max(d for _, d in architectures)
-    models = [(w, d, s) for w, d in architectures for s in seeds]
-    m = len(models)
-    unit_mask = torch.zeros(m, 1, width)
-    layer_on = torch.zeros(depth, m, 1, 1, dtype=torch.bool)
-    weights = [torch.zeros(m, n, width)] + [torch.zeros(m, width, width) for _ in range(depth - 1)]
-    biases = [torch.zeros(m, 1, width) for _ in range(depth)]
-    w_out, b_out = torch.zeros(m, width, 1), torch.zeros(m, 1, 1)
-    for i, (w, d, s) in enumerate(models):
-        g = torch.Generator().manual_seed(1_000_003 * s + 1009 * w + d)
-        unit_mask[i, 0, :w] = 1
-        layer_on[:d, i] = True
-        for k in range(d):
-            fan_in = n if k == 0 else w
-            bound = 1 / math.sqrt(fan_in)
-            weights[k][i, :fan_in, :w] = (torch.rand(fan_in, w, generator=g) * 2 - 1) * bound
-            biases[k][i, 0, :w] = (torch.rand(w, generator=g) * 2 - 1) * bound
-        bound = 1 / math.sqrt(w)
-        w_out[i, :w, 0] = (torch.rand(w, generator=g) * 2 - 1) * bound
-        b_out[i] = (torch.rand(1, generator=g) * 2 - 1) * bound
-    params = [*weights, *biases, w_out, b_out]
-    for p in params:
-        p.requires_grad_(True)
-    opt = torch.optim.Adam(params, lr=lr)
+    max_width = max(w for w, _, _ in jobs)
+    max_depth = max(d for _, d, _ in jobs)
+    nets = [_MaskedMLP(n, w, d, max_width, max_depth, s, activation) for w, d, s in jobs]
+    params, buffers = stack_module_state(nets)
+    shape = nets[0].to("meta")
+
+    def logits_of(p, b):
+        return functional_call(shape, (p, b), (x,))
+
+    batched = vmap(logits_of)
+    m = len(jobs)
     first_solved = torch.full((m,), -1, dtype=torch.long)
     best = torch.zeros(m, dtype=torch.float64)
+    active = torch.arange(m)  # the networks still training, in stack order
+    opt = torch.optim.Adam(list(params.values()), lr=lr)
     for step in range(1, steps + 1):
-        h = act(x @ weights[0] + biases[0]) * unit_mask
-        for k in range(1, depth):
-            h = torch.where(layer_on[k], act(h @ weights[k] + biases[k]) * unit_mask, h)
-        logits = (h @ w_out + b_out).squeeze(-1)  # (m, 2**n)
+        logits = batched(params, buffers)  # (active networks, 2**n)
+        correct = ((logits.detach() > 0).long() == y).double().mean(1)
+        best[active] = torch.maximum(best[active], correct)
+        done = correct == 1.0
+        if bool(done.any()):
+            # A solved network is finished: record it and drop it from the stack. The others
+            # are independent of it, so they train on exactly as before.
+            first_solved[active[done]] = step - 1
+            keep = ~done
+            active = active[keep]
+            if not len(active):
+                break
+            params, buffers, opt = _keep(params, buffers, opt, keep, lr)
+            logits = batched(params, buffers)
         loss = F.binary_cross_entropy_with_logits(
             logits, target.expand_as(logits), reduction="none"
         )
-        correct = ((logits > 0).long() == y).double().mean(1)
-        best = torch.maximum(best, correct)
-        newly = (correct == 1.0) & (first_solved < 0)
-        first_solved[newly] = step - 1
-        if bool((first_solved >= 0).all()):
-            break
         opt.zero_grad(set_to_none=True)
+        # Each network's loss depends only on its own weights: the gradient of the sum is
+        # every network's own gradient.
         loss.mean(1).sum().backward()
         opt.step()
-    shape = (len(architectures), len(seeds))
-    return ParityRun(
-        n=n,
-        widths=tuple(w for w, _ in architectures),
-        depths=tuple(d for _, d in architectures),
-        seeds=tuple(seeds),
-        accuracy=best.float().reshape(shape),
-        steps=first_solved.reshape(shape),
-    )
+    return best.float(), first_solved
+
+
+def _keep(params, buffers, opt, keep, lr):
+    """The stacked weights, buffers and Adam state of the networks where ``keep`` is true."""
+    new_params, state = {}, {}
+    for name, p in params.items():
+        q = p.detach()[keep].clone().requires_grad_(True)
+        new_params[name] = q
+        old = opt.state.get(p)
+        if old:
+            state[q] = {
+                k: (v[keep].clone() if k in ("exp_avg", "exp_avg_sq") else v.clone())
+                for k, v in old.items()
+            }
+    new_opt = torch.optim.Adam(list(new_params.values()), lr=lr)
+    for q, st in state.items():
+        new_opt.state[q] = st
+    return new_params, {k: b[keep] for k, b in buffers.items()}, new_opt

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-__all__ = ["feature_map_grid", "filter_grid", "filter_images", "image_grid"]
+__all__ = ["feature_map_grid", "filter_grid", "filter_images", "image_grid", "runs"]
 
 
 def filter_images(weights: torch.Tensor, contrast: str = "max") -> np.ndarray:
@@ -101,3 +101,41 @@ def feature_map_grid(
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
+
+
+def runs(ax, x, measurements, *, color="C0", label=None, spread=0.06, marker="o"):
+    """Draw measurements over seeds at positions ``x``: every seed as a small dot, the mean as
+    a marker with its 95 % interval (:class:`layerwise.stats.Runs`) as an error bar.
+
+    ``measurements`` is one :class:`~layerwise.stats.Runs` (or list of numbers) per position.
+    The seeds' dots are spread sideways by ``spread`` (a fraction of the gap between
+    positions on a linear axis, a factor on a log axis) so they do not hide one another.
+    Returns the error-bar artist, for a legend.
+    """
+    from .stats import Runs
+
+    x = np.atleast_1d(np.asarray(x, dtype=float))
+    measurements = [m if isinstance(m, Runs) else Runs(m) for m in measurements]
+    if len(measurements) != len(x):
+        raise ValueError(f"{len(x)} positions but {len(measurements)} measurements.")
+    log = ax.get_xscale() == "log"
+    for xi, m in zip(x, measurements, strict=True):
+        offsets = np.linspace(-spread, spread, m.n) if m.n > 1 else np.zeros(1)
+        xs = xi * np.exp(offsets) if log else xi + offsets
+        ax.plot(xs, m.array, ".", color=color, alpha=0.45, ms=5, zorder=2)
+    intervals = [m.interval() for m in measurements]
+    means = np.array([i.estimate for i in intervals])
+    low = np.array([i.low if np.isfinite(i.low) else i.estimate for i in intervals])
+    high = np.array([i.high if np.isfinite(i.high) else i.estimate for i in intervals])
+    return ax.errorbar(
+        x,
+        means,
+        yerr=[means - low, high - means],
+        fmt=marker,
+        color=color,
+        capsize=4,
+        ms=7,
+        lw=2,
+        label=label,
+        zorder=3,
+    )

@@ -11,18 +11,21 @@ Environment variables
 ``LAYERWISE_PROFILE``
     ``quick`` (smoke-test sizes), ``default`` (the published site on a laptop CPU) or ``full``
     (more seeds and data, for a GPU build).
+``LAYERWISE_PROGRESS``
+    Set by the site build: :func:`progress` lines go to the terminal.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import sys
 from typing import TypeVar
 
 import numpy as np
 import torch
 
-__all__ = ["PROFILES", "device", "pick", "profile", "seed_everything", "seeds"]
+__all__ = ["PROFILES", "device", "pick", "profile", "progress", "seed_everything", "seeds"]
 
 PROFILES = ("quick", "default", "full")
 
@@ -118,3 +121,17 @@ def seed_everything(seed: int = 0, *, deterministic: bool = True) -> torch.Gener
     generator = torch.Generator()
     generator.manual_seed(seed)
     return generator
+
+
+def progress(message: str) -> None:
+    """One line on the terminal about expensive work (a network trained, an image rendered).
+
+    Only inside a site build (``LAYERWISE_PROGRESS`` set), where Sphinx-Gallery puts what a
+    page prints on the page: the line goes to the build's terminal instead, prefixed with the
+    page being built, so a long build shows what it is doing.
+    """
+    if os.environ.get("LAYERWISE_PROGRESS"):
+        page = os.environ.get("LAYERWISE_PAGE", "")
+        print(
+            f"layerwise: {page + ': ' if page else ''}{message}", file=sys.__stderr__, flush=True
+        )

@@ -46,6 +46,7 @@ __all__ = [
     "exact",
     "paired",
     "proportion",
+    "proportion_difference",
     "unpaired",
 ]
 
@@ -76,6 +77,11 @@ class Interval:
     high: float
     n: int
     method: str = "t"
+
+    def __post_init__(self):
+        for name in ("estimate", "low", "high"):  # plain floats, never NumPy scalars
+            object.__setattr__(self, name, float(getattr(self, name)))
+        object.__setattr__(self, "n", int(self.n))
 
     def __str__(self) -> str:
         d = _digits(self.estimate, self.high - self.low)
@@ -206,6 +212,22 @@ def proportion(successes: int, n: int) -> Interval:
     return Interval(p, max(0.0, centre - half), min(1.0, centre + half), n, "Wilson")
 
 
+def proportion_difference(successes_a: int, n_a: int, successes_b: int, n_b: int) -> Interval:
+    """The difference of two independent shares of successes, ``a - b``, with Newcombe's
+    hybrid score 95 % interval (built from the two Wilson intervals; Newcombe 1998, method 10).
+
+    For two groups of runs that cannot be paired, e.g. networks of two architectures each
+    trained from its own seeds::
+
+        proportion_difference(22, 24, 11, 24)   # 22 of 24 shallow vs 11 of 24 deep runs solved
+    """
+    a, b = proportion(successes_a, n_a), proportion(successes_b, n_b)
+    d = a.estimate - b.estimate
+    low = d - math.sqrt((a.estimate - a.low) ** 2 + (b.high - b.estimate) ** 2)
+    high = d + math.sqrt((a.high - a.estimate) ** 2 + (b.estimate - b.low) ** 2)
+    return Interval(d, low, high, n_a + n_b, "Newcombe")
+
+
 def bootstrap(
     statistic: Callable[[np.ndarray], float],
     *samples: np.ndarray,
@@ -255,8 +277,8 @@ class Claim:
                 "(for 'the same within')."
             )
         low, high = self.measured.low, self.measured.high
-        self.holds = (self.above is None or low > self.above) and (
-            self.below is None or high < self.below
+        self.holds = bool(
+            (self.above is None or low > self.above) and (self.below is None or high < self.below)
         )
         self.checked = runtime.profile() != "quick"
 

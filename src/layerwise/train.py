@@ -372,6 +372,11 @@ def fit(
     started = time.perf_counter()
     if not from_cache:
         history = _train(model, data, train, seed, device, freeze)
+        runtime.progress(
+            f"trained {type(config).__name__} seed {seed}: {train.epochs} epochs on "
+            f"{len(data.y_train)} examples in {time.perf_counter() - started:.1f} s "
+            f"({device.type})"
+        )
         if cache:
             _save(path, model, history)
     model.eval()

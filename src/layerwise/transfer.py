@@ -1,17 +1,20 @@
 """Transfer learning layer by layer: copy the first ``n`` blocks of a network into another.
 
-"Layer ``n``" of a :class:`~layerwise.models.CNNConfig` network is its ``n``-th convolution
-block: ``conv{n}``, ``bn{n}`` (and the parameter-free ``relu{n}`` and ``pool{n}``).
+"Layer ``n``" of a :class:`~layerwise.models.CNNConfig` or :class:`~layerwise.models.CNN1dConfig`
+network is its ``n``-th convolution block: ``conv{n}``, ``bn{n}`` (and the parameter-free
+``relu{n}`` and ``pool{n}``).
 
 * :func:`block_layers` -- the named layers with weights that make up blocks ``1..n``;
 * :func:`copy_blocks` -- a copy of those weights, ready for ``fit(init_state=...)``;
-* :func:`fit_base` -- train a base network from scratch on one half;
+* :func:`fit_base` -- train a base network from scratch on one half, :func:`fit_bases` both
+  (from different initial weights: :func:`base_seed`);
 * :func:`fit_transfer` -- train a network whose first ``n`` blocks come from another one, frozen
   or fine-tuned, the rest freshly initialised;
 * :func:`layer_transfer` -- the experiment of Yosinski et al. (2014): base networks on two
   halves A and B of the classes, then for every cut ``n`` the variants BnB, BnB+, AnB and AnB+,
   returned as a tidy table of :class:`TransferRow`;
-* :func:`summarize` -- mean and standard deviation over seeds of such a table.
+* :func:`runs` -- such a table as one :class:`~layerwise.stats.Runs` per variant and cut, in
+  seed order, so that variants compare paired.
 
 Everything trains through :func:`layerwise.train.fit`, so the base networks and every variant
 are shared through the model cache between pages.
@@ -20,27 +23,31 @@ are shared through the model cache between pages.
 from __future__ import annotations
 
 import dataclasses
-import statistics
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from . import stats as _stats
 from . import train as _train
 from .data import Dataset
-from .models import CNNConfig
+from .models import CNN1dConfig, CNNConfig
 
 __all__ = [
     "SEED_OFFSET",
     "VARIANTS",
     "TransferRow",
+    "BASE_B_OFFSET",
+    "base_seed",
     "block_layers",
     "copy_blocks",
     "fit_base",
+    "fit_bases",
     "fit_transfer",
     "layer_transfer",
-    "summarize",
+    "runs",
 ]
 
 #: The four variants of Yosinski et al. (2014). ``B`` or ``A`` says where the first ``n`` blocks
@@ -50,6 +57,17 @@ VARIANTS = ("BnB", "BnB+", "AnB", "AnB+")
 #: Offset added to the base seed for the networks built on copied blocks, so that their new upper
 #: layers never start from the same random weights as the base network they were cut from.
 SEED_OFFSET = 10_000
+
+#: Offset added to the seed of base network B: base A and base B of one seed are trained from
+#: different random weights, as two independently trained networks should be.
+BASE_B_OFFSET = 5_000
+
+
+def base_seed(half: str, seed: int) -> int:
+    """The seed of base network ``half`` (``"A"`` or ``"B"``) in repetition ``seed``."""
+    if half not in ("A", "B"):
+        raise ValueError(f"half must be 'A' or 'B', got {half!r}.")
+    return seed + (BASE_B_OFFSET if half == "B" else 0)
 
 
 @dataclass(frozen=True)
@@ -68,9 +86,9 @@ class TransferRow:
 
 def _blocks(model_or_config) -> int:
     config = getattr(model_or_config, "config", model_or_config)
-    if not isinstance(config, CNNConfig):
+    if not isinstance(config, CNNConfig | CNN1dConfig):
         raise TypeError(
-            "transfer works on CNNConfig networks (blocks conv1, bn1, ...); "
+            "transfer works on CNNConfig and CNN1dConfig networks (blocks conv1, bn1, ...); "
             f"got {type(config).__name__}."
         )
     return config.depth
@@ -119,7 +137,7 @@ def copy_blocks(source: nn.Module, n: int) -> dict[str, torch.Tensor]:
 
 
 def fit_base(
-    config: CNNConfig,
+    config,
     data: Dataset,
     train: _train.TrainConfig | None = None,
     *,
@@ -133,7 +151,7 @@ def fit_base(
 
 
 def fit_transfer(
-    config: CNNConfig,
+    config,
     source: nn.Module,
     data: Dataset,
     n: int,
@@ -179,12 +197,33 @@ def fit_transfer(
     )
 
 
-def layer_transfer(
-    config: CNNConfig,
+def fit_bases(
+    config,
     data_a: Dataset,
     data_b: Dataset,
+    train_a: _train.TrainConfig | None = None,
+    train_b: _train.TrainConfig | None = None,
+    *,
+    seed: int = 0,
+    verbose: bool = False,
+) -> tuple[_train.FitResult, _train.FitResult]:
+    """Base networks A and B of repetition ``seed``: each trained from scratch on its half, from
+    different initial weights (:func:`base_seed`). ``train_b`` defaults to ``train_a``."""
+    base_a = fit_base(config, data_a, train_a, seed=base_seed("A", seed), verbose=verbose)
+    base_b = fit_base(
+        config, data_b, train_b or train_a, seed=base_seed("B", seed), verbose=verbose
+    )
+    return base_a, base_b
+
+
+def layer_transfer(
+    config,
+    data_a: Dataset,
+    data_b: Dataset | Callable[[int], Dataset],
     train: _train.TrainConfig | None = None,
     *,
+    train_a: _train.TrainConfig | None = None,
+    fine_tune: _train.TrainConfig | None = None,
     seeds=(0,),
     cuts=None,
     variants=VARIANTS,
@@ -192,21 +231,28 @@ def layer_transfer(
 ) -> list[TransferRow]:
     """The layer-by-layer transfer experiment of Yosinski et al. (2014), on B's test set.
 
-    For each seed, base networks are trained from scratch on A and on B. Then for every cut
-    ``n``, a network is trained on B whose first ``n`` blocks are copied from base B (``BnB``)
-    or base A (``AnB``), frozen or fine-tuned (``+``); its other layers start from random weights
-    drawn with ``seed + SEED_OFFSET``.
+    For each seed, base networks are trained from scratch on A and on B (:func:`fit_bases`, from
+    different initial weights). Then for every cut ``n``, a network is trained on B whose first
+    ``n`` blocks are copied from base B (``BnB``) or base A (``AnB``), frozen or fine-tuned
+    (``+``); its other layers start from random weights drawn with ``seed + SEED_OFFSET``.
 
     Parameters
     ----------
     config
-        The architecture (a :class:`~layerwise.models.CNNConfig`); ``num_classes`` is set per
-        dataset.
-    data_a, data_b
-        Two datasets with the same image shape, e.g. two halves of one dataset's classes
-        (:meth:`layerwise.data.Dataset.select_classes`).
+        The architecture (:class:`~layerwise.models.CNNConfig` or
+        :class:`~layerwise.models.CNN1dConfig`); ``num_classes`` is set per dataset.
+    data_a
+        What base A is trained on.
+    data_b
+        What base B and every variant are trained (and tested) on: a dataset, or a function of
+        the seed returning one (e.g. a few labelled examples per class, drawn anew per seed).
     train
-        The training configuration of every network (bases and variants alike).
+        The training configuration of base B and of the frozen variants.
+    train_a
+        Base A's training configuration (default: ``train``).
+    fine_tune
+        The training configuration of the fine-tuned variants ``BnB+`` and ``AnB+``, e.g. a
+        lower learning rate (default: ``train``).
     seeds
         One repetition of the whole experiment per seed.
     cuts
@@ -225,29 +271,34 @@ def layer_transfer(
     unknown = set(variants) - set(VARIANTS)
     if unknown:
         raise ValueError(f"unknown variants {sorted(unknown)}; choose from {', '.join(VARIANTS)}.")
-    if data_a.x_train.shape[1:] != data_b.x_train.shape[1:]:
-        raise ValueError("data_a and data_b must have images of the same shape.")
+    b_of = data_b if callable(data_b) else (lambda _seed: data_b)
     depth = _blocks(config)
     cuts = tuple(cuts) if cuts is not None else tuple(range(1, depth + 1))
     for n in cuts:
         block_layers(config, n)  # validates n
     rows: list[TransferRow] = []
     for seed in seeds:
-        bases = {}
-        for half, data in (("B", data_b), ("A", data_a)):
-            if half == "A" and not any(v.startswith("A") for v in variants):
-                continue
-            bases[half] = fit_base(config, data, train, seed=seed, verbose=verbose)
+        b = b_of(seed)
+        if data_a.x_train.shape[1:] != b.x_train.shape[1:]:
+            raise ValueError("data_a and data_b must have inputs of the same shape.")
+        bases = dict(
+            zip(
+                "AB",
+                fit_bases(config, data_a, b, train_a or train, train, seed=seed, verbose=verbose),
+                strict=True,
+            )
+        )
         rows.append(TransferRow("base", 0, seed, bases["B"].test_accuracy))
         for n in cuts:
             for variant in variants:
+                plus = variant.endswith("+")
                 result = fit_transfer(
                     config,
                     bases[variant[0]].model,
-                    data_b,
+                    b,
                     n,
-                    train,
-                    fine_tune=variant.endswith("+"),
+                    (fine_tune or train) if plus else train,
+                    fine_tune=plus,
                     seed=seed + SEED_OFFSET,
                     verbose=verbose,
                 )
@@ -255,19 +306,15 @@ def layer_transfer(
     return rows
 
 
-def summarize(rows) -> dict[tuple[str, int], tuple[float, float, int]]:
-    """Mean, standard deviation and count of the accuracy over seeds, per (variant, n).
+def runs(rows) -> dict[tuple[str, int], _stats.Runs]:
+    """The accuracies of a :func:`layer_transfer` table per ``(variant, n)``, over seeds.
 
-    The standard deviation is the sample one (0 for a single seed).
+    Each is a :class:`~layerwise.stats.Runs` in seed order with its seeds, so that two variants
+    compare with :func:`~layerwise.stats.paired`.
     """
-    groups: dict[tuple[str, int], list[float]] = defaultdict(list)
+    groups: dict[tuple[str, int], dict[int, float]] = defaultdict(dict)
     for row in rows:
-        groups[(row.variant, row.n)].append(row.accuracy)
+        groups[(row.variant, row.n)][row.seed] = row.accuracy
     return {
-        key: (
-            statistics.fmean(acc),
-            statistics.stdev(acc) if len(acc) > 1 else 0.0,
-            len(acc),
-        )
-        for key, acc in groups.items()
+        key: _stats.Runs([acc[s] for s in sorted(acc)], sorted(acc)) for key, acc in groups.items()
     }

@@ -12,6 +12,7 @@ and the network is trained once per build.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -19,7 +20,7 @@ import torch
 from . import data as _data
 from . import models, runtime, train
 
-__all__ = ["Halves", "Recipe", "photo_cnn", "photo_halves"]
+__all__ = ["Halves", "Recipe", "mnist1d_halves", "photo_cnn"]
 
 
 @dataclass(frozen=True)
@@ -73,43 +74,59 @@ def photo_cnn() -> Recipe:
 @dataclass(frozen=True)
 class Halves:
     """Two disjoint halves A and B of a dataset's classes, and how the transfer pages train on
-    them: one architecture (its classifier sized per half), one schedule and the seeds."""
+    them: one architecture (its classifier sized per half), the schedules and the seeds.
+
+    Base A learns from all of A. B is the few-label task: base B and every transferred network
+    learn from :meth:`b_labelled` (``labels_per_class`` examples per class, drawn per seed) and
+    are tested on all of B's test set. ``schedule`` trains base B and the frozen variants,
+    ``fine_tune`` (a lower learning rate) the fine-tuned ones.
+    """
 
     a: _data.Dataset
     b: _data.Dataset
-    config: models.CNNConfig
+    config: models.CNN1dConfig
+    base_schedule: train.TrainConfig
     schedule: train.TrainConfig
-    seeds: range
+    fine_tune: train.TrainConfig
+    labels_per_class: int
+    seeds: list[int]
+
+    def b_labelled(self, seed: int) -> _data.Dataset:
+        """B with ``labels_per_class`` labelled training signals per class, drawn with ``seed``."""
+        return self.b.subset(self.labels_per_class * self.b.num_classes, seed=seed)
 
 
-def photo_halves(split: str = "random") -> Halves:
-    """The photo patches of :func:`photo_cnn` at 16x16, their twelve classes split in two.
+def mnist1d_halves() -> Halves:
+    """MNIST-1D (:func:`layerwise.data.mnist1d`) split into two random halves of five digits.
 
-    ``split="random"`` draws six photographs for A (a fixed permutation, seed 0) and gives B the
-    other six, as Yosinski et al. (2014) split ImageNet. ``split="dissimilar"`` is semantic: A
-    is the eight colour photographs, B the four grey-scale ones (brick, grass, gravel, the
-    cameraman). The network is the three-block CNN of :class:`~layerwise.models.CNNConfig`,
-    narrow in the quick and default profiles; every network -- bases and variants -- gets the
-    same schedule.
+    As Yosinski et al. (2014) split ImageNet: a fixed random permutation (seed 0) gives five
+    digits to A and the other five to B. The network is a six-block 1-D CNN (16 channels, kernels
+    of 5 samples, a max-pool by 2 after every second block: 40 -> 20 -> 10 -> 5 samples), deep
+    enough to have a middle. Base A is trained on all of A's ~2,000 training signals until it
+    fits them; B has 10 labelled signals per class, all 50 in every batch, trained for 40 steps
+    at a learning rate of 0.01, high enough that a new classifier on frozen features fits them
+    too; fine-tuning runs at a third of that rate. Sizes follow
+    the build profile.
     """
-    patches = _data.photo_patches(
-        size=16,
-        n_train=runtime.pick(quick=360, default=1200, full=12000),
-        n_test=runtime.pick(quick=240, default=1200, full=3000),
+    signals = _data.mnist1d()
+    order = torch.randperm(signals.num_classes, generator=torch.Generator().manual_seed(0))
+    a, b = order[:5].tolist(), order[5:].tolist()
+    config = models.CNN1dConfig(
+        widths=(16,) * 6, kernel_sizes=(5,) * 6, pools=(False, True) * 3, pool_size=2
     )
-    if split == "random":
-        order = torch.randperm(patches.num_classes, generator=torch.Generator().manual_seed(0))
-        a, b = order[:6].tolist(), order[6:].tolist()
-    elif split == "dissimilar":
-        a, b = range(8), range(8, 12)
-    else:
-        raise ValueError(f"split must be 'random' or 'dissimilar', got {split!r}.")
-    config = models.CNNConfig(
-        in_channels=3,
-        widths=runtime.pick(quick=(8, 16, 32), default=(8, 16, 32), full=(32, 64, 128)),
+    base_schedule = train.TrainConfig(
+        epochs=runtime.pick(quick=2, default=6, full=20), batch_size=64, lr=3e-3
     )
     schedule = train.TrainConfig(
-        epochs=runtime.pick(quick=2, default=5, full=15), batch_size=32, lr=3e-3
+        epochs=runtime.pick(quick=5, default=40, full=80), batch_size=50, lr=1e-2
     )
-    seeds = range(runtime.pick(quick=1, default=3, full=5))
-    return Halves(patches.select_classes(a), patches.select_classes(b), config, schedule, seeds)
+    return Halves(
+        a=signals.select_classes(a),
+        b=signals.select_classes(b),
+        config=config,
+        base_schedule=base_schedule,
+        schedule=schedule,
+        fine_tune=dataclasses.replace(schedule, lr=schedule.lr / 3),
+        labels_per_class=10,
+        seeds=runtime.seeds(5),
+    )

@@ -62,7 +62,7 @@ def test_there_are_examples():
 
 @pytest.mark.parametrize(
     "page",
-    ["index.html", "api.html", "references.html", "search.html", "genindex.html"],
+    ["index.html", "claims.html", "api.html", "references.html", "search.html", "genindex.html"],
 )
 def test_main_pages_exist(site, page):
     assert (site / page).is_file()
@@ -102,12 +102,38 @@ def test_every_figure_has_a_descriptive_alt_text(site, example):
 def test_every_example_really_ran(site, example):
     """Sphinx-Gallery's timing table lists each example with a non-zero run time."""
     table = (site / "auto_examples" / example.parent.name / "sg_execution_times.html").read_text()
+    # Sphinx-Gallery prints mm:ss.fff, but rounds e.g. 999.6 ms up to "00:06.1000": read the
+    # fraction as a decimal of any length.
     row = re.search(
-        rf"{re.escape(example.stem)}\.py.*?<td><p>(\d\d):(\d\d)\.(\d\d\d)</p></td>", table, re.S
+        rf"{re.escape(example.stem)}\.py.*?<td><p>(\d+):(\d+(?:\.\d+)?)</p></td>", table, re.S
     )
     assert row, f"{example.name} missing from the execution-time table"
-    minutes, seconds, millis = map(int, row.groups())
-    assert minutes * 60_000 + seconds * 1000 + millis > 0, f"{example.name} ran in 0 s"
+    seconds = int(row.group(1)) * 60 + float(row.group(2))
+    assert seconds > 0, f"{example.name} ran in 0 s"
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_every_example_opens_with_its_claims(site, example):
+    """The answer box sits under the title and lists this build's claims with their verdicts."""
+    html = example_page(site, example).read_text()
+    assert "layerwise-answer" in html, f"{example.name} states no claim (stats.claim)"
+    title, box = html.index("<h1"), html.index("layerwise-answer")
+    first_section = html.find("<h2", title)
+    assert title < box < (first_section if first_section > 0 else len(html))
+    answer = html[box : html.index("</div>", box)]
+    assert "95 % interval" in answer
+    assert re.search(r"holds|does not hold|not checked", answer)
+
+
+def test_claims_page_lists_every_claim_of_every_page(site):
+    claims = (site / "claims.html").read_text()
+    for example in EXAMPLES:
+        page = example_page(site, example).read_text()
+        box = page[page.index("layerwise-answer") :]
+        box = box[: box.index("</div>")]
+        for text in re.findall(r"<strong>(.*?)\.</strong>", box):
+            assert text in claims, f"{example.name}'s claim {text!r} is not on the Claims page"
+    assert "does not hold" not in claims  # a default build stops before it writes one
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
@@ -176,3 +202,17 @@ def test_benchmarks_page_reports_every_recorded_benchmark(site):
         if "build" in result:
             slowest = max(result["build"]["pages_median_seconds"].values())
             assert f"{slowest:.1f}" in text
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_every_example_opens_in_colab_from_this_versions_notebook(site, example):
+    html = example_page(site, example).read_text()
+    link = re.search(
+        r'<p class="layerwise-launch"><a class="reference external" href="'
+        r"https://colab\.research\.google\.com/github/([\w.-]+/[\w.-]+)/blob/([\w.-]+)/"
+        r'([\w.-]+)/(_downloads/[0-9a-f]+/([\w]+)\.ipynb)"',
+        html,
+    )
+    assert link, f"{example.name} has no well-formed Colab link"
+    assert link.group(5) == example.stem
+    assert (site / link.group(4)).is_file(), "the linked notebook is not published with the site"

@@ -1,0 +1,114 @@
+"""layerwise.stats: intervals over seeds, paired differences, and claims."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from layerwise import stats
+
+
+def test_runs_use_the_sample_sd_and_a_t_interval():
+    r = stats.Runs([0.90, 0.88, 0.87, 0.91, 0.86])
+    assert r.n == 5
+    assert r.mean == pytest.approx(0.884)
+    assert r.sd == pytest.approx(np.std(r.values, ddof=1))
+    iv = r.interval()
+    half = 2.7764451 * r.sd / math.sqrt(5)  # t(0.975, 4)
+    assert (iv.low, iv.high) == pytest.approx((0.884 - half, 0.884 + half))
+    assert str(r) == f"0.884 ± {half:.3f} (n=5)"
+
+
+def test_one_value_has_no_interval_and_says_so():
+    r = stats.Runs([0.5])
+    assert math.isnan(r.sd)
+    assert r.interval().low == -math.inf
+    assert str(r) == "0.500 (n=1)"
+
+
+@pytest.mark.parametrize("bad", [[], [1.0, float("nan")]])
+def test_runs_refuse_empty_or_non_finite_values(bad):
+    with pytest.raises(ValueError, match="Runs"):
+        stats.Runs(bad)
+
+
+def test_the_t_interval_covers_the_true_mean_95_percent_of_the_time():
+    rng = np.random.default_rng(0)
+    covered = 0
+    trials = 4000
+    for _ in range(trials):
+        iv = stats.Runs(rng.normal(3.0, 2.0, size=5)).interval()
+        covered += iv.low < 3.0 < iv.high
+    assert 0.935 < covered / trials < 0.965
+
+
+def test_pairing_removes_the_seed_to_seed_spread():
+    rng = np.random.default_rng(1)
+    seed_effect = rng.normal(0, 0.05, size=8)  # each seed is easier or harder for both
+    a = 0.80 + seed_effect + rng.normal(0, 0.002, size=8)
+    b = 0.79 + seed_effect + rng.normal(0, 0.002, size=8)
+    p = stats.paired(a, b).interval()
+    u = stats.unpaired(a, b)
+    assert p.low > 0  # the paired difference is clearly positive...
+    assert u.low < 0 < u.high  # ...while the unpaired one cannot tell
+    assert p.method == "paired t" and u.method == "Welch t"
+
+
+def test_paired_refuses_mismatched_seeds():
+    with pytest.raises(ValueError, match="one value per seed"):
+        stats.paired([1, 2, 3], [1, 2])
+    with pytest.raises(ValueError, match="different seeds"):
+        stats.paired(stats.Runs([1, 2], seeds=[0, 1]), stats.Runs([1, 2], seeds=[0, 2]))
+
+
+def test_wilson_interval_matches_the_textbook_values():
+    iv = stats.proportion(7, 20)
+    assert (iv.low, iv.high) == pytest.approx((0.1812, 0.5671), abs=1e-4)
+    assert stats.proportion(0, 20).low == 0.0
+    assert str(iv) == "0.350 [0.181, 0.567] (n=20)"
+    with pytest.raises(ValueError, match="successes"):
+        stats.proportion(21, 20)
+
+
+def test_bootstrap_is_seeded_and_brackets_the_estimate():
+    x = np.arange(30.0)
+    a, b = stats.bootstrap(np.mean, x), stats.bootstrap(np.mean, x)
+    assert a == b
+    assert a.low < 14.5 < a.high
+    assert a.estimate == 14.5
+
+
+def test_exact_numbers_print_without_an_interval():
+    assert str(stats.exact(212)) == "212 (exact)"
+
+
+def test_claims_apply_one_rule_above_below_and_within(monkeypatch):
+    monkeypatch.setenv("LAYERWISE_PROFILE", "default")
+    diff = stats.paired([0.9, 0.88, 0.87, 0.91, 0.86], [0.5, 0.52, 0.55, 0.6, 0.51])
+    assert stats.claim("costs accuracy", diff, above=0.05).holds
+    assert not stats.claim("costs a lot", diff, above=0.35).holds  # interval straddles 0.35
+    assert stats.claim("costs little", diff, below=0.5).holds
+    same = stats.paired([0.9, 0.88, 0.87, 0.91, 0.86], [0.9, 0.87, 0.88, 0.9, 0.86])
+    assert stats.claim("unchanged", same, above=-0.02, below=0.02).holds
+    assert not stats.claim("unchanged, tightly", same, above=-0.001, below=0.001).holds
+    with pytest.raises(ValueError, match="needs a threshold"):
+        stats.claim("no rule", diff)
+
+
+def test_claims_are_not_checked_in_the_quick_profile(monkeypatch):
+    monkeypatch.setenv("LAYERWISE_PROFILE", "quick")
+    c = stats.claim("anything", stats.Runs([0.1, 0.2]), above=0.5)
+    assert not c.holds and c.verdict == "not checked: quick profile"
+
+
+def test_claims_are_recorded_where_the_build_collects_them(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LAYERWISE_PROFILE", "default")
+    path = tmp_path / "claims" / "plot_x.json"
+    monkeypatch.setenv(stats.CLAIMS_FILE_VARIABLE, str(path))
+    stats.claim("first", stats.Runs([1.0, 1.1, 0.9, 1.0, 1.05]), above=0.5)
+    stats.claim("second", stats.exact(3), above=2.5, below=3.5)
+    recorded = json.loads(path.read_text())
+    assert [c["text"] for c in recorded] == ["first", "second"]
+    assert recorded[0]["verdict"] == "holds" and recorded[0]["shown"].endswith("(n=5)")
+    assert "Claim: first." in capsys.readouterr().out
