@@ -69,6 +69,7 @@ layerwise_chapters = {
         "plot_top_patches.py",
         "plot_feature_visualization.py",
         "plot_linear_probes.py",
+        "plot_which_layers_settle_first.py",
         "plot_nearest_neighbours.py",
         "plot_occlusion_gradcam.py",
         "plot_natural_image_statistics.py",
@@ -81,6 +82,7 @@ layerwise_chapters = {
     "dense_vs_conv": [
         "plot_dense_vs_conv_pixel_permutation.py",
         "plot_end_to_end_vs_pipeline.py",
+        "plot_dense_digit_network.py",
     ],
     "why_depth": ["plot_parity_depth_vs_width.py", "plot_audio_hierarchy.py"],
     "transfer": [

@@ -40,3 +40,33 @@ def test_bad_shapes_are_rejected():
         filters.spectrum(torch.zeros(3, 7, 7))
     with pytest.raises(ValueError, match="at least the kernel size"):
         filters.spectrum(torch.zeros(1, 1, 9, 9), pad=8)
+
+
+def test_isotropic_null_keeps_smoothness_and_loses_orientation():
+    torch.manual_seed(0)
+    bank = torch.stack([grating(a, period=5.0) for a in (0, 45, 90, 135)])
+    null = filters.isotropic_null(bank, samples=50, generator=torch.Generator().manual_seed(1))
+    assert null.shape == (200, 3, 7, 7)
+    # the same energy on average, and the same mix of low and high frequencies
+    assert math.isclose(
+        null.square().sum((1, 2, 3)).mean(), bank.square().sum((1, 2, 3)).mean(), rel_tol=0.2
+    )
+    low = filters.spectrum(bank)[:, 6:11, 6:11].sum() / filters.spectrum(bank).sum()
+    low_null = filters.spectrum(null)[:, 6:11, 6:11].sum() / filters.spectrum(null).sum()
+    assert abs(low - low_null) < 0.15
+    # gratings are oriented; their null is far less so
+    assert (
+        filters.orientation_selectivity(null).median()
+        < 0.5
+        < filters.orientation_selectivity(bank).min()
+    )
+    with pytest.raises(ValueError, match="expected conv weights"):
+        filters.isotropic_null(torch.zeros(3, 7, 7))
+
+
+def test_oriented_share_is_about_five_percent_for_noise_and_high_for_gratings():
+    torch.manual_seed(0)
+    noise = torch.randn(400, 3, 7, 7)
+    assert 0.0 < filters.oriented_share(noise) < 0.12
+    bank = torch.stack([grating(a, period=5.0) for a in (0, 30, 60, 90, 120, 150)])
+    assert filters.oriented_share(bank) == 1.0

@@ -23,6 +23,19 @@ def test_grids_have_one_axis_per_image():
     assert len([ax for ax in fig.axes if ax.images]) == 8
 
 
+def test_rms_contrast_clips_peaks_and_treats_every_filter_alike():
+    w = torch.zeros(2, 1, 5, 5)
+    w[0, 0, 2, 2] = 10.0  # one peak: clipped to white
+    w[1] = 0.01 * torch.randn(1, 5, 5)
+    img = plot.filter_images(w, contrast="rms")
+    assert img[0, 2, 2] == 1.0 and img[0, 0, 0] == 0.5
+    assert 0.1 < img[1].std() < 0.3  # faint noise gets the same contrast as a strong filter
+    import pytest
+
+    with pytest.raises(ValueError, match="contrast"):
+        plot.filter_images(w, contrast="loud")
+
+
 def test_runs_draws_seed_dots_and_the_interval():
     import matplotlib.pyplot as plt
     import pytest

@@ -41,19 +41,16 @@ def test_permute_pixels_rejects_a_non_bijection():
         data.permute_pixels(ds, torch.arange(63))
 
 
-def test_spoken_words_labels_follow_the_hierarchy():
+def test_spoken_words_labels_follow_the_words():
     ds = data.spoken_words(300, 100, seed=1)
-    assert ds.x_train.shape == (300, 1, 1024) and ds.num_classes == len(data.WORDS)
-    units, words = list(data.UNITS), list(data.WORDS)
+    assert ds.x_train.shape == (300, 1, 768) and ds.num_classes == len(data.WORDS)
+    words = list(data.WORDS)
     for split, y in (("train", ds.y_train), ("test", ds.y_test)):
         parts = ds.parts_train if split == "train" else ds.parts_test
         for i in range(len(y)):
             word = words[y[i]]
-            assert [units[u] for u in parts["units"][i]] == list(data.WORDS[word])
-            expected = [t for u in data.WORDS[word] for t in data.UNITS[u]]
-            assert [data.TONES[t] for t in parts["tones"][i]] == expected
-        assert torch.equal(parts["tone"], parts["tones"][:, 0])
-        assert torch.equal(parts["unit"], parts["units"][:, 0])
+            assert [data.TONES[t] for t in parts["tones"][i]] == list(data.WORDS[word])
+        assert torch.equal(parts["tone_set"] * 2 + parts["order"], y)
 
 
 def test_spoken_words_put_the_sound_where_the_onset_says():
@@ -65,12 +62,21 @@ def test_spoken_words_put_the_sound_where_the_onset_says():
         assert loud.nonzero().min() >= onset[i] and loud.nonzero().max() < onset[i] + 512
 
 
-def test_no_tone_decides_the_unit_and_no_unit_decides_the_word():
-    first_tones = [pair[0] for pair in data.UNITS.values()]
-    assert len(set(first_tones)) < len(first_tones)
-    for unit in data.UNITS:
-        words_with_it = [w for w, pair in data.WORDS.items() if unit in pair]
-        assert len(words_with_it) != 1
+def _ngrams(word, n):
+    padded = ("silence", *word, "silence")
+    return sorted(zip(*(padded[k:] for k in range(n)), strict=False))
+
+
+def test_the_words_of_a_pair_need_three_sounds_in_a_row():
+    words = list(data.WORDS.values())
+    sets = [frozenset(w) for w in words]
+    for p in range(0, len(words), 2):
+        a, b = words[p], words[p + 1]
+        # order-free: the same tones, the same counts, a tone set no other pair has
+        assert sorted(a) == sorted(b) and sets.count(sets[p]) == 2
+        # two sounds in a row (silence included) cannot tell them apart; three can
+        assert _ngrams(a, 2) == _ngrams(b, 2)
+        assert _ngrams(a, 3) != _ngrams(b, 3)
 
 
 def test_a_1d_cnn_trains_on_sounds():

@@ -17,10 +17,11 @@ channels grows as we go deeper.
 # trained on 32x32 patches, but a convolutional network does not care about the input size up to
 # its global pooling layer, so it can look at a whole 256x256 photograph.
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-from layerwise import data, features, plot, zoo
+from layerwise import data, features, plot, runtime, similarity, stats, train, zoo
 
 recipe = zoo.photo_cnn()
 patches = recipe.data
@@ -86,6 +87,61 @@ plt.show()
 for name, (c, h, w) in zip(names, shapes, strict=True):
     print(f"{name:>6}: {c:4d} channels x {h:3d} x {w:3d} = {c * h * w:7d} numbers")
 
+ratio = (shapes[0][1] * shapes[0][2]) / (shapes[-1][1] * shapes[-1][2])
+stats.claim(
+    f"Each position of block 3 stands for {ratio:g} input pixels, described by "
+    f"{shapes[-1][0]} channels instead of 3",
+    stats.exact(ratio),
+    above=1,
+)
+
+# %%
+# What do the channels carry?
+# ---------------------------
+# A map that no longer looks like the photograph may still say a lot about it. We average
+# each layer's maps over all positions, so only *which* channels respond is left, and ask a
+# linear probe (:func:`layerwise.similarity.probe_layers`) which of the twelve photographs a
+# test patch comes from. The control is the same network untrained, from the same five seeds:
+# random filters also keep information about their input, so the question is what training
+# adds at each depth.
+seeds = runtime.seeds()
+probe_set = patches.subset(runtime.pick(quick=300, default=2000, full=6000))  # class-balanced
+labels = {"photograph": (probe_set.y_train, patches.y_test)}
+
+
+def probe(net):
+    rows = similarity.probe_layers(
+        net.cpu(), probe_set.x_train, patches.x_test, layers, labels, grid=1
+    )
+    return [row.test_accuracy for row in rows]
+
+
+acc = {
+    "trained": np.array([probe(recipe.fit(seed=s).model) for s in seeds]),
+    "untrained": np.array([probe(train.untrained(recipe.config, s, "cpu")) for s in seeds]),
+}  # (seed, layer)
+fig, ax = plt.subplots(figsize=(6.4, 3.4), layout="constrained")
+for kind, style in (("trained", "o-"), ("untrained", "s--")):
+    runs = [stats.Runs(acc[kind][:, j]).interval() for j in range(len(layers))]
+    half = [r.estimate - r.low if np.isfinite(r.low) else 0 for r in runs]
+    ax.errorbar(layers, [r.estimate for r in runs], yerr=half, fmt=style, capsize=3, label=kind)
+ax.axhline(1 / patches.num_classes, color="grey", ls=":", label="chance")
+ax.set(ylim=(0, 1), ylabel="probe test accuracy", title="Which photograph? Read from each block")
+ax.legend()
+plt.show()
+gain = {
+    name: stats.paired(acc["trained"][:, j], acc["untrained"][:, j])
+    for j, name in enumerate(layers)
+}
+for name, g in gain.items():
+    print(f"{name}: trained minus untrained probe accuracy {g}")
+stats.claim(
+    "Training makes block 3's channels name the photograph better than the untrained "
+    "network's (probe accuracy on position-averaged maps, trained minus untrained)",
+    gain["pool3"],
+    above=0,
+)
+
 # %%
 # What it shows
 # -------------
@@ -93,4 +149,10 @@ for name, (c, h, w) in zip(names, shapes, strict=True):
 # and leaves block 3 as many channels of a few positions each, so the total amount of numbers
 # changes far less than either factor. The first block's maps are still images (edges and
 # colours, located precisely); deeper maps are coarse grids whose meaning can no longer be read
-# from a single channel. Later chapters look at what those deeper channels respond to.
+# from a single channel.
+#
+# They still carry a lot. Averaged over all positions, even an untrained network's channels
+# tell the twelve photographs apart far above chance: random filters keep colour and texture
+# statistics. What training adds grows with depth: little in block 1, most in blocks 2 and 3
+# (the printed paired differences), where the trained channels name the photograph better than
+# random ones do. Later chapters look at what those deeper channels respond to.

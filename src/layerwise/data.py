@@ -11,8 +11,8 @@ the site builds on a machine with no network:
 * :func:`four_clusters` -- four classes of points in the plane;
 * :func:`mnist1d` -- MNIST-1D (Greydanus 2020): the ten digits as 1-D signals of length 40,
   generated locally by the ``mnist1d`` package, where locality matters;
-* :func:`spoken_words` -- generated sounds built like speech (tones and chirps -> "phoneme"
-  units -> "words"), with the ground truth of every level.
+* :func:`spoken_words` -- generated sounds built like speech (tones and chirps -> "words"
+  whose order matters), with the ground truth of every level.
 
 :func:`permute_pixels` shuffles the pixels of a dataset with one fixed permutation.
 
@@ -37,7 +37,6 @@ __all__ = [
     "PHOTOS",
     "SHAPE_CLASSES",
     "TONES",
-    "UNITS",
     "WORDS",
     "Dataset",
     "digits",
@@ -649,27 +648,21 @@ _TONE_HZ = {
     "rising": (300, 1200),
     "falling": (1200, 300),
 }
-#: "Phoneme"-like units of :func:`spoken_words`: two tones each. Units share tones, so the
-#: first tone does not tell the unit.
-UNITS = {
-    "ba": ("low", "rising"),
-    "ta": ("low", "falling"),
-    "da": ("rising", "high"),
-    "ga": ("high", "falling"),
-    "ka": ("falling", "mid"),
-    "ma": ("mid", "high"),
-}
-#: "Words" of :func:`spoken_words`: two units each. Words share units, and some differ only in
-#: their order (``ba-da`` and ``da-ba``), so no single unit tells the word.
+#: "Words" of :func:`spoken_words`: four sounds each, in pairs. The two words of a pair use the
+#: same tones (three of one, one of another) and, counting the silence around the word, the
+#: same pairs of neighbouring sounds: ``low low high low`` and ``low high low low`` both hold
+#: low-low, low-high and high-low once. Only a stretch of three sounds in a row (low-low-high
+#: against high-low-low) tells them apart. Different pairs use different tones, so *which
+#: tones occur* names the pair and needs no order at all.
 WORDS = {
-    "bada": ("ba", "da"),
-    "daba": ("da", "ba"),
-    "baga": ("ba", "ga"),
-    "gaba": ("ga", "ba"),
-    "taka": ("ta", "ka"),
-    "kata": ("ka", "ta"),
-    "mada": ("ma", "da"),
-    "dama": ("da", "ma"),
+    "LLHL": ("low", "low", "high", "low"),
+    "LHLL": ("low", "high", "low", "low"),
+    "HHRH": ("high", "high", "rising", "high"),
+    "HRHH": ("high", "rising", "high", "high"),
+    "MMFM": ("mid", "mid", "falling", "mid"),
+    "MFMM": ("mid", "falling", "mid", "mid"),
+    "RRLR": ("rising", "rising", "low", "rising"),
+    "RLRR": ("rising", "low", "rising", "rising"),
 }
 
 
@@ -677,33 +670,33 @@ def spoken_words(
     n_train: int = 2000,
     n_test: int = 1000,
     *,
-    length: int = 1024,
+    length: int = 768,
     segment: int = 128,
     sample_rate: int = 4000,
     noise: float = 0.3,
     seed: int = 0,
 ) -> Dataset:
-    """Generated sound clips built like speech: tones -> "phoneme" units -> "words".
+    """Generated sound clips built like speech: sounds -> words whose order matters.
 
-    A clip holds one word from :data:`WORDS`: two units from :data:`UNITS`, each two sounds from
-    :data:`TONES` (a steady tone or a chirp, ``segment`` samples long, with a smooth envelope),
-    so four sounds in a row. The word starts at a random time; every sound's pitch varies by up
-    to 8 % and its loudness by a factor up to 2; Gaussian noise of standard deviation ``noise``
-    is added. ``x_*`` have shape (N, 1, ``length``); the label is the word. The ground truth of
-    the lower levels is in ``parts_train`` / ``parts_test``: ``tone`` (N,) the first sound
-    (index into :data:`TONES`), ``unit`` (N,) the first unit (index into ``list(UNITS)``),
-    ``tones`` (N, 4) and ``units`` (N, 2) the whole sequences, ``onset`` (N,) the start sample.
+    A clip holds one word from :data:`WORDS`: four sounds from :data:`TONES` in a row (a steady
+    tone or a chirp, ``segment`` samples long, with a smooth envelope). The word starts at a
+    random time; every sound's pitch varies by up to 8 % and its loudness by a factor up to 2;
+    Gaussian noise of standard deviation ``noise`` is added. ``x_*`` have shape
+    (N, 1, ``length``); the label is the word. Two easier labels are in ``parts_train`` /
+    ``parts_test``, with the ground truth:
+
+    * ``tone_set`` (N,): which tones occur (an order-free label; one class per pair of words);
+    * ``order`` (N,): which word of its pair it is, 0 or 1 (needs three sounds in a row);
+    * ``tones`` (N, 4): the four sounds (indices into :data:`TONES`); ``onset`` (N,): the
+      start sample.
     """
     if length < 4 * segment:
         raise ValueError(f"length must hold the four sounds of a word: at least {4 * segment}.")
     rng = np.random.default_rng(seed)
     n = n_train + n_test
-    unit_names, word_names = list(UNITS), list(WORDS)
+    word_names = list(WORDS)
     words = rng.integers(0, len(WORDS), size=n)
-    units = np.array([[unit_names.index(u) for u in WORDS[word_names[w]]] for w in words])
-    tones = np.array(
-        [[TONES.index(t) for u in row for t in UNITS[unit_names[u]]] for row in units]
-    )  # (N, 4)
+    tones = np.array([[TONES.index(t) for t in WORDS[word_names[w]]] for w in words])  # (N, 4)
     onset = rng.integers(0, length - 4 * segment + 1, size=n)
     t = np.arange(segment) / sample_rate
     envelope = np.sin(np.pi * np.arange(segment) / segment) ** 0.5
@@ -723,16 +716,15 @@ def spoken_words(
     x += noise * rng.standard_normal(x.shape)
     x = torch.from_numpy(x).float().unsqueeze(1)
     parts = {
-        "tone": torch.from_numpy(tones[:, 0]).long(),
-        "unit": torch.from_numpy(units[:, 0]).long(),
+        "tone_set": torch.from_numpy(words // 2).long(),
+        "order": torch.from_numpy(words % 2).long(),
         "tones": torch.from_numpy(tones).long(),
-        "units": torch.from_numpy(units).long(),
         "onset": torch.from_numpy(onset).long(),
     }
     y = torch.from_numpy(words).long()
     tr, te = slice(0, n_train), slice(n_train, n)
     return _standardised(
-        f"spoken_words(length={length}, segment={segment}, noise={noise}, seed={seed})",
+        f"spoken_words(length={length}, segment={segment}, noise={noise}, seed={seed}, v2)",
         x[tr],
         y[tr],
         x[te],

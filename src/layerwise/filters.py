@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["hand_designed_bank", "orientation_selectivity", "preferred_orientation", "spectrum"]
+__all__ = [
+    "hand_designed_bank",
+    "isotropic_null",
+    "orientation_selectivity",
+    "oriented_share",
+    "preferred_orientation",
+    "spectrum",
+]
 
 
 def spectrum(weights: torch.Tensor, pad: int = 16) -> torch.Tensor:
@@ -59,6 +66,47 @@ def preferred_orientation(weights: torch.Tensor, pad: int = 16) -> torch.Tensor:
     """
     freq_angle = torch.angle(_orientation_vector(weights, pad)) / 2
     return (torch.rad2deg(freq_angle) + 90.0) % 180.0
+
+
+def isotropic_null(
+    weights: torch.Tensor, samples: int = 20, *, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Random filters as smooth and as colourful as ``weights``, but with no orientation.
+
+    For each filter and each input channel, the power spectrum (on the filter's own k x k
+    frequency grid) is averaged over rings of equal frequency; ``samples`` random filters are
+    drawn with that ring-averaged spectrum and random phases (white noise shaped in the Fourier
+    domain). They keep each filter's smoothness (how its power spreads over frequencies) and its
+    per-channel energy, but any orientation they show is chance: the null distribution for
+    :func:`orientation_selectivity`. Returns (out * samples, in, k, k), filter-major.
+    """
+    if weights.dim() != 4:
+        raise ValueError(
+            f"expected conv weights of shape (out, in, k, k), got {tuple(weights.shape)}."
+        )
+    w = weights.detach().float().cpu()
+    out, cin, k, _ = w.shape
+    f = torch.fft.fftfreq(k)
+    fy, fx = torch.meshgrid(f, f, indexing="ij")
+    ring = torch.round((fx.square() + fy.square()).sqrt() * k * 2).long().flatten()  # half-steps
+    rings = int(ring.max()) + 1
+    counts = torch.bincount(ring, minlength=rings).float()
+    power = torch.fft.fft2(w).abs().square().flatten(-2)  # (out, in, k*k)
+    mean_power = torch.zeros(out, cin, rings).index_add_(-1, ring, power) / counts
+    amplitude = mean_power[..., ring].sqrt().view(out, cin, k, k)
+    noise = torch.randn(out, samples, cin, k, k, generator=generator)
+    shaped = torch.fft.ifft2(torch.fft.fft2(noise) * amplitude[:, None]).real
+    # white noise of unit variance has expected power k*k at every frequency: undo that
+    return (shaped / k).reshape(out * samples, cin, k, k)
+
+
+def oriented_share(weights: torch.Tensor, samples: int = 20, seed: int = 0) -> float:
+    """Share of filters more oriented than chance: above the 95th percentile of the
+    :func:`orientation_selectivity` of their :func:`isotropic_null` (``samples`` draws per
+    filter, seeded). Random filters score about 0.05."""
+    null = isotropic_null(weights, samples, generator=torch.Generator().manual_seed(seed))
+    threshold = orientation_selectivity(null).quantile(0.95)
+    return (orientation_selectivity(weights) > threshold).float().mean().item()
 
 
 def hand_designed_bank(

@@ -29,15 +29,23 @@ def to_image(x: torch.Tensor, dataset=None) -> np.ndarray:
     return (x[..., 0] if x.shape[-1] == 1 else x).numpy()
 
 
-def filter_images(weights: torch.Tensor) -> np.ndarray:
+def filter_images(weights: torch.Tensor, contrast: str = "max") -> np.ndarray:
     """Conv filters (out, in, k, k) as displayable images (out, k, k, 3) or (out, k, k).
 
-    Each filter is scaled by its own largest absolute weight, with zero mapped to mid-grey, so
-    the sign of every weight is visible: bright = positive, dark = negative.
+    Zero is mid-grey, so the sign of every weight is visible: bright = positive, dark =
+    negative. Each filter is scaled on its own: with ``contrast="max"`` its largest absolute
+    weight becomes white (or black); with ``contrast="rms"``, 2.5 times its root-mean-square
+    weight does (larger weights are clipped). The second rule gives noise and smooth, peaked
+    filters the same contrast, so the two can be compared side by side.
     """
     w = weights.detach().float().cpu()
-    scale = w.abs().amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-12)
-    img = (0.5 + 0.5 * w / scale).permute(0, 2, 3, 1).numpy()
+    if contrast == "max":
+        scale = w.abs().amax(dim=(1, 2, 3), keepdim=True)
+    elif contrast == "rms":
+        scale = 2.5 * w.square().mean(dim=(1, 2, 3), keepdim=True).sqrt()
+    else:
+        raise ValueError(f"contrast must be 'max' or 'rms', got {contrast!r}.")
+    img = (0.5 + 0.5 * (w / scale.clamp_min(1e-12)).clamp(-1, 1)).permute(0, 2, 3, 1).numpy()
     if img.shape[-1] == 3:
         return img
     return img.mean(-1)  # one channel (or several, averaged): grey-scale
@@ -77,10 +85,24 @@ def image_grid(
     return fig
 
 
-def filter_grid(weights: torch.Tensor, *, ncols: int | None = 8, titles=None, size=0.8, fig=None):
+def filter_grid(
+    weights: torch.Tensor,
+    *,
+    ncols: int | None = 8,
+    titles=None,
+    size=0.8,
+    fig=None,
+    contrast: str = "max",
+):
     """Draw first-layer conv filters as small images (see :func:`filter_images`)."""
     return image_grid(
-        filter_images(weights), ncols=ncols, titles=titles, size=size, fig=fig, vmin=0, vmax=1
+        filter_images(weights, contrast),
+        ncols=ncols,
+        titles=titles,
+        size=size,
+        fig=fig,
+        vmin=0,
+        vmax=1,
     )
 
 

@@ -47,8 +47,10 @@ def photo_cnn() -> Recipe:
     scaled-down AlexNet, then two 3x3 layers) trained with colour jitter, so that the mean
     colour of a patch is an unreliable cue, and with the first layer started at 5 % of PyTorch's
     usual scale, so that short training does not leave the filters covered in their initial
-    noise (batch normalisation follows the layer, so the scale changes nothing the network
-    computes). Sizes follow the build profile (:func:`layerwise.runtime.pick`).
+    noise. Batch normalisation follows the layer, so the scale changes nothing in the forward
+    pass, but it changes training: Adam's steps have about the same size whatever the weights'
+    scale, so small initial weights are soon outweighed by what the gradient adds. Sizes follow
+    the build profile (:func:`layerwise.runtime.pick`).
     """
     patches = _data.photo_patches(
         size=32,
