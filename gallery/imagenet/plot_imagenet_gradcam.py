@@ -13,7 +13,7 @@ weights are random, so they cannot be explaining what the network learnt; we run
 # %%
 # Maps per stage
 # --------------
-# :class:`captum.attr.LayerGradCam` at the output of stages 3 to 7 (28x28 down to 7x7 maps
+# ``captum.attr.LayerGradCam`` at the output of stages 3 to 7 (28x28 down to 7x7 maps
 # for a 224x224 input), upsampled to the image. Only positive evidence is drawn.
 import matplotlib.pyplot as plt
 import numpy as np

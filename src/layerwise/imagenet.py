@@ -24,7 +24,7 @@ convolution; a block that keeps the size and channel count adds its input to its
 
 The weights were trained in TensorFlow, whose "SAME" padding pads a stride-2 convolution more on
 the bottom and right than on the top and left. Here that padding is an explicit
-:class:`~torch.nn.ZeroPad2d` in front of each convolution, fixed when the network is built; it
+``torch.nn.ZeroPad2d`` in front of each convolution, fixed when the network is built; it
 equals TensorFlow's for every input whose sides are multiples of 32 (224, 160, 128, 96, ...).
 Being static, it is what :func:`layerwise.receptive.receptive_field` reads.
 
@@ -161,6 +161,7 @@ class EfficientNetLite0(nn.Module):
                 nn.init.zeros_(m.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Class scores (logits) for a batch of preprocessed images, shape (N, 1000)."""
         x = self.stem(x)
         x = self.stage1(x)
         x = self.stage2(x)

@@ -15,8 +15,8 @@ Parity (is the number of ones odd?) is the classic example behind "deep beats wi
 
 The networks are tiny, so training one costs per-operation overhead rather than arithmetic.
 :func:`train_parity` therefore trains all of them as one batched model:
-:func:`torch.func.stack_module_state` stacks the networks' weights and
-:func:`torch.func.vmap` runs :func:`torch.func.functional_call` over the stack, one optimiser
+``torch.func.stack_module_state`` stacks the networks' weights and
+``torch.func.vmap`` runs ``torch.func.functional_call`` over the stack, one optimiser
 step for all; a network that has solved the task leaves the stack. Networks of different sizes
 can share one stack: the narrower or shallower ones are the widest, deepest shape with units
 masked off and layers passed through, and the masked weights are zero and receive zero

@@ -58,8 +58,8 @@ VARIANTS = ("BnB", "BnB+", "AnB", "AnB+")
 #: layers never start from the same random weights as the base network they were cut from.
 SEED_OFFSET = 10_000
 
-#: Offset added to the seed of base network B: base A and base B of one seed are trained from
-#: different random weights, as two independently trained networks should be.
+#: Offset added to the seed of base network B, so that base A and base B of one seed start from
+#: different random weights, as two independently trained networks should.
 BASE_B_OFFSET = 5_000
 
 
