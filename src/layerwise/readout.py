@@ -26,6 +26,7 @@ class CentreUnit(nn.Module):
     (W - 1) // 2 -- the unit :func:`layerwise.receptive.effective_receptive_field` measures."""
 
     def forward(self, x):
+        """The centre position of every channel: (N, C, H, W) -> (N, C)."""
         h, w = x.shape[-2:]
         return x[:, :, (h - 1) // 2, (w - 1) // 2]
 
