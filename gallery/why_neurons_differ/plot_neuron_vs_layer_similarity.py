@@ -200,15 +200,15 @@ stats.claim(
 # %%
 # What it shows
 # -------------
-# The printed shares say how often a unit of one network has a close partner in the other.
-# Some units do, in the first layer, where the useful filters for these images are few; in the
+# A unit's best-match correlation says how close a partner it has in the other network. Some
+# units have one, in the first layer, where the useful filters for these images are few; in the
 # deeper layers none do, and the one-to-one pairing, which forbids two units from claiming the
 # same partner, finds fewer still. Training does not change that: units of untrained networks
-# from different seeds find partners about as well, so a unit's best match says little about
-# what it learned. Whole layers, measured by CKA, are far more alike than their units. CKA is
-# high even between untrained networks (the same images pass through similar random maps), and
-# training made the layers of different seeds more alike than that baseline, most of all in the
-# last layer (see the printed values). Each layer is most similar to the same layer of the other
-# network. So nothing guarantees what one particular neuron learns: the same information can be
-# spread over the units in many rotated or mixed ways, and which one the training finds depends
-# on the seed. What is reproducible is the representation of the layer as a whole.
+# from different seeds find partners about as well, so a unit's best match says little about what
+# it learned. Whole layers, measured by CKA, are far more alike than their units. CKA is high
+# even between untrained networks (the same images pass through similar random maps), and
+# training made the layers of different seeds more alike than that baseline (the first claim).
+# Each layer is most similar to the same layer of the other network. So nothing guarantees what
+# one particular neuron learns: the same information can be spread over the units in many rotated
+# or mixed ways, and which one the training finds depends on the seed. What is reproducible is
+# the representation of the layer as a whole.
