@@ -381,8 +381,9 @@ def mnist1d(num_samples: int = 5000, *, seed: int = 42) -> Dataset:
     args = get_dataset_args()
     args.num_samples, args.seed = num_samples, seed
     version = importlib.metadata.version("mnist1d")
-    root = Path(os.environ.get("LAYERWISE_CACHE", "~/.cache/layerwise/models")).expanduser()
-    path = root.parent / "data" / f"mnist1d-{version}-{num_samples}-{seed}.npz"
+    from .train import cache_dir  # where the model cache lives; the data sit beside it
+
+    path = cache_dir().parent / "data" / f"mnist1d-{version}-{num_samples}-{seed}.npz"
     try:
         with np.load(path) as saved:
             arrays = {k: saved[k] for k in ("x", "y", "x_test", "y_test")}
