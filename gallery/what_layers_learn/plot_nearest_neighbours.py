@@ -13,10 +13,11 @@ the change should be the work of training, not of the architecture alone.
 # The networks
 # ------------
 # The photo-patch network of :func:`layerwise.zoo.photo_cnn` (the same network as the first
-# chapter's, from the model cache). Its label is which of twelve photographs a 32x32 patch was
-# cut from. Five seeds of it are trained (the first chapter trains them, so they come from
-# the cache). The control: the same five seeds' initial weights (:func:`layerwise.train.untrained`), so that what the architecture does on its own
-# is measured, not assumed, and every comparison is paired by seed.
+# chapter's, from the model cache). Its label is which of twelve photographs a 32x32 patch was cut
+# from. Five seeds of it are trained (the first chapter trains them, so they come from the cache).
+# The control: the same five seeds' initial weights (:func:`layerwise.train.untrained`), so that
+# what the architecture does on its own is measured, not assumed, and every comparison is paired
+# by seed.
 import matplotlib.pyplot as plt
 import numpy as np
 import torch.nn.functional as F
