@@ -7,6 +7,9 @@ maps, one per filter, each saying where in the image that filter's pattern occur
 runs the network trained in :ref:`sphx_glr_auto_examples_first_layers_plot_first_layer_filters.py`
 on a whole photograph and shows the maps of every layer: the image shrinks and the number of
 channels grows as we go deeper.
+
+:Predict first: Deeper in a CNN, does each position describe more of the photograph, and does
+   training make those descriptions more informative?
 """
 
 # %%

@@ -7,6 +7,9 @@ random numbers. Does gradient descent really turn them into edge and colour dete
 textbooks show for AlexNet? Here a small CNN learns to tell which of twelve photographs a
 32x32 patch was cut from. We draw its 32 first-layer filters before and after training and
 measure how *oriented* each one is, so the change is a number and not only a picture.
+
+:Predict first: Trained on photographs, does the first layer learn oriented edge filters, or
+   would random filters look just as oriented?
 """
 
 # %%

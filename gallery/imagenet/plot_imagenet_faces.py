@@ -8,6 +8,9 @@ EfficientNet-Lite0 hold single units that tell faces from other images, and from
 on? We look, stage by stage, for the unit whose average activation best separates 100 faces
 from 100 non-faces, score it on images it was not chosen on, and compare with the same search
 in untrained copies of the network.
+
+:Predict first: In which stage of an ImageNet network does a single unit first tell faces from
+   non-faces better than random weights allow?
 """
 
 # %%

@@ -7,6 +7,9 @@ colour detectors. Does a network trained on ImageNet hold the same kind of filte
 much of a photograph does each of its stages see? Here are EfficientNet-Lite0's 32 stem
 filters, a measure of how oriented they are against a matched random control, and the
 receptive field of every stage, computed from the architecture and drawn on a photograph.
+
+:Predict first: Are the first-layer filters of a real ImageNet network more oriented than random
+   filters with the same smoothness?
 """
 
 # %%

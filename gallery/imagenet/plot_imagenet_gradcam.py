@@ -8,6 +8,9 @@ lies, at the layer's resolution. Here it runs on EfficientNet-Lite0 stage by sta
 photograph as "tiger cat" and "tabby" and the coffee photograph as "espresso". Adebayo et al.
 :cite:`adebayo2018sanity` warned that some saliency maps look the same when the network's
 weights are random, so they cannot be explaining what the network learnt; we run their check.
+
+:Predict first: Does Grad-CAM on an ImageNet network show what the network learned, or only the
+   edges of the image?
 """
 
 # %%

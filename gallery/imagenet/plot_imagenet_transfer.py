@@ -9,6 +9,9 @@ with very few labels. Here we put that to the test on two tasks no ImageNet clas
 handwritten digits and which of twelve photographs a small patch was cut from: a linear
 classifier on EfficientNet-Lite0's frozen features against a small CNN trained
 from scratch, with 1, 5 and 20 labelled images per class.
+
+:Predict first: With five labels per class, do frozen ImageNet features beat a small network
+   trained from scratch, on photographs and on 8x8 digits?
 """
 
 # %%

@@ -7,6 +7,9 @@ MobileNet see? Araujo et al. :cite:`araujo2019computing` tabulated it for the Te
 versions of these networks. Here :func:`layerwise.receptive.receptive_field` computes it from
 torchvision's own model definitions while the page is built: no weights are downloaded, only
 the architecture is read.
+
+:Predict first: Does one unit in AlexNet's last convolutional layer see a small patch of the
+   input image, or most of it?
 """
 
 # %%

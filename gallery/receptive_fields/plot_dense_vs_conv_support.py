@@ -7,6 +7,9 @@ image to look at?" This page puts the two kinds of first layer side by side on t
 A unit of a dense layer has one weight per pixel, so its "receptive field" is the whole image,
 and training alone decides which pixels matter. A unit of a convolutional layer has weights
 only for a small window, and the same weights are reused at every position.
+
+:Predict first: After training, does a dense network's hidden unit look at a small local patch
+   of the digit, as a convolution filter does?
 """
 
 # %%

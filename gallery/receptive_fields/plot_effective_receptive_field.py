@@ -8,6 +8,9 @@ each input pixel moves a centre unit, read off the input gradient. They found it
 Gaussian, fills only part of the theoretical field, and grows only like the square root of the
 depth while the theoretical field grows linearly. This page measures it for stacks of 3x3
 convolutions of depth 1 to 32, at initialisation and after training.
+
+:Predict first: Does a unit use its whole theoretical receptive field, and does training change
+   how much of it the unit uses?
 """
 
 # %%

@@ -7,6 +7,8 @@ the first layer's *outputs*, and each of those outputs saw its own 3x3 patch of 
 patch of pixels it depends on is larger than its own kernel. This page computes that patch --
 the receptive field -- with :func:`layerwise.receptive.receptive_field`, draws it, and follows it
 through the network used in the first chapter and through a deeper stack on a real photograph.
+
+:Predict first: How fast does the window a unit sees grow as convolution layers are stacked?
 """
 
 # %%

@@ -8,6 +8,9 @@ different: you have a network trained on plenty of data of one kind, and only a 
 labelled examples of another. Does starting from its features help? Here the source is the
 generated line drawings of :func:`layerwise.data.shapes` and the target is handwritten digits,
 with one to five labelled digits per class.
+
+:Predict first: Does a network trained on line drawings of shapes help to learn handwritten
+   digits from one or two examples per class?
 """
 
 # %%

@@ -8,6 +8,9 @@ block move? Weights are a poor ruler (two networks can compute the same thing wi
 filters), so we compare what the blocks *compute*: the centred kernel alignment (CKA,
 :cite:`kornblith2019similarity`) between a block's outputs before and after fine-tuning, on the
 same signals.
+
+:Predict first: When a network is fine-tuned on a new task, which blocks change most: the first
+   or the last?
 """
 
 # %%

@@ -8,6 +8,9 @@ networks for B whose first *n* layers are copied from the network trained on A (
 B itself (``BnB``), frozen or fine-tuned (``+``). If block *n* of the A network still works
 for B, its features are general; if accuracy falls, they were specific to A. This page runs the
 experiment with a six-block 1-D CNN on MNIST-1D, small enough to train on a CPU many times over.
+
+:Predict first: Copy the first n blocks of a network trained on five digits to learn five
+   others: up to which block do its features carry over?
 """
 
 # %%

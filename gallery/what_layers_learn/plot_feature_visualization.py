@@ -9,6 +9,8 @@ Olah, Mordvintsev and Schubert :cite:`olah2017feature` showed what makes the ima
 optimise through small random jitters, scalings and rotations, and in a decorrelated,
 frequency-scaled parameterisation of the image. This page does both, for the same units, with
 :mod:`layerwise.optvis`.
+
+:Predict first: Can a synthetic image excite a unit more than any real photo patch does?
 """
 
 # %%

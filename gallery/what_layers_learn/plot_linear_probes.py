@@ -8,6 +8,9 @@ layer's activations? We train small CNNs to name the object in generated line dr
 ground truth is known at three levels -- the orientation of the stroke at a location, which
 parts (corner, junction, curve) the drawing contains, and the object -- and probe every layer
 of trained and untrained networks for each level.
+
+:Predict first: Which layer of a CNN makes the object most readable, and which the orientation
+   of a local stroke?
 """
 
 # %%

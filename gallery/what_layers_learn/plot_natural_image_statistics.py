@@ -9,6 +9,9 @@ and no task, find localised, oriented edge filters -- independent component anal
 :cite:`bell1997independent` and sparse coding :cite:`olshausen1996emergence`. Here we run PCA
 and ICA on patches of the same twelve photographs the CNN was trained on and measure how their
 filters compare with the CNN's first layer: in orientation selectivity and in colour.
+
+:Predict first: Does an unsupervised method trained on photo patches (ICA) find the same first-
+   layer filters as a CNN does?
 """
 
 # %%

@@ -7,6 +7,9 @@ training images does each layer consider most similar to a given image? If early
 local colour and texture and later layers what the picture is of, the neighbours should change
 from "looks alike pixel by pixel" to "comes from the same photograph" as we go deeper -- and
 the change should be the work of training, not of the architecture alone.
+
+:Predict first: Do a deep layer's nearest neighbours come from the query's photograph more often
+   than pixel-space ones, and is that training's work?
 """
 
 # %%

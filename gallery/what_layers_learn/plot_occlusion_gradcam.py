@@ -10,6 +10,9 @@ with `Captum <https://captum.ai>`_ :cite:`kokhlikyan2020captum`, PyTorch's attri
 * **Grad-CAM** :cite:`selvaraju2017gradcam`: weight each channel of a layer's feature maps by
   the average gradient of the class score with respect to it, sum, keep the positive part.
   Computed at different depths, it shows at what resolution each layer "sees" the evidence.
+
+:Predict first: Show a network an image that is half one photograph and half another: do
+   occlusion and Grad-CAM point at the right half?
 """
 
 # %%

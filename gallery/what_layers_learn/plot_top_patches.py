@@ -7,6 +7,9 @@ layer 2 or 3 cannot: its weights mix the previous layer's channels. The simplest
 what it responds to is to run the network over many images and collect the inputs where it
 fires most :cite:`zeiler2014visualizing`. Because a unit only sees part of the image -- its
 *receptive field*, which grows with depth -- we crop each example to exactly that part.
+
+:Predict first: Are the patches that excite a deep unit most any more specific after training
+   than with random weights?
 """
 
 # %%

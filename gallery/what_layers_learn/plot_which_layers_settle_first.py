@@ -9,6 +9,9 @@ epochs and the upper ones only after many more, and Raghu et al. :cite:`raghu201
 measured the same bottom-up convergence with SVCCA. Here we measure it: while a network trains
 we keep its weights after every epoch and ask, for each layer, how similar its representation
 already is to the one it ends with.
+
+:Predict first: During training, which layers reach their final form first: the early ones or
+   the late ones?
 """
 
 # %%

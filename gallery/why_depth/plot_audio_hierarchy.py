@@ -7,6 +7,9 @@ syllables -> words. Here a 1-D CNN hears generated "words" of four sounds each (
 and chirps). Two labels of each clip sit at different levels: *which tones occur* needs no
 order at all, while *which word of a pair* it is needs three sounds in a row. We ask every
 layer, trained and untrained, which of the two it makes readable.
+
+:Predict first: In a network that hears sequences of tones, which becomes readable first: which
+   tones occur, or the order they come in?
 """
 
 # %%

@@ -7,6 +7,9 @@ network learn what some unit of the second learns? And does the layer as a whole
 inputs the same way? We match units across seeds by correlation :cite:`li2016convergent`, and
 compare whole layers with centred kernel alignment (CKA) :cite:`kornblith2019similarity`, each
 against the same measurement on untrained networks of different seeds.
+
+:Predict first: Do two networks trained from different seeds learn the same single units, or
+   only the same layers?
 """
 
 # %%

@@ -123,6 +123,11 @@ def test_every_example_opens_with_its_claims(site, example):
     answer = html[box : html.index("</div>", box)]
     assert "95 % interval" in answer
     assert re.search(r"holds|does not hold|not checked", answer)
+    # The reader is asked first: the box is folded under the page's question.
+    question = html.find('<details class="layerwise-predict"><summary><strong>Predict first:')
+    assert title < question < box < html.index("</details>", question), (
+        f"{example.name} has no ':Predict first:' question in its docstring"
+    )
 
 
 def test_claims_page_lists_every_claim_of_every_page(site):
