@@ -5,9 +5,9 @@ What changes in fine-tuning
 On :ref:`sphx_glr_auto_examples_transfer_plot_layer_transfer.py`, the ``AnB+`` networks start
 with every block of the network trained on A and are then fine-tuned on B. How far does each
 block move? Weights are a poor ruler (two networks can compute the same thing with permuted
-filters), so we compare what the blocks *compute*: the centred kernel alignment (CKA,
-:cite:`kornblith2019similarity`) between a block's outputs before and after fine-tuning, on the
-same signals.
+:term:`filters <filter>`), so we compare what the blocks *compute*: the centred kernel alignment
+(:term:`CKA`, :cite:`kornblith2019similarity`) between a block's outputs before and after
+fine-tuning, on the same signals.
 
 :Predict first: When a network is fine-tuned on a new task, which blocks change most: the first
    or the last?

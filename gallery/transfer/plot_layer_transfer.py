@@ -37,7 +37,7 @@ print(
 
 # %%
 # The network has six convolution blocks (convolution, batch norm, ReLU, and a max-pool after
-# every second block), then global average pooling and a linear classifier: "layer *n*" is
+# every second block), then global average :term:`pooling` and a linear classifier: "layer *n*" is
 # block *n*, and the classifier is always new. Base A and base B start from different random
 # weights. Frozen networks train with base B's schedule; fine-tuned ones (``+``) at a third of
 # its learning rate, the usual practice so that the copied features are adjusted rather than

@@ -16,11 +16,11 @@ the change should be the work of training, not of the architecture alone.
 # The networks
 # ------------
 # The photo-patch network of :func:`layerwise.zoo.photo_cnn` (the same network as the first
-# chapter's, from the model cache). Its label is which of twelve photographs a 32x32 patch was cut
-# from. Five seeds of it are trained (the first chapter trains them, so they come from the cache).
-# The control: the same five seeds' initial weights (:func:`layerwise.train.untrained`), so that
-# what the architecture does on its own is measured, not assumed, and every comparison is paired
-# by seed.
+# chapter's, from the :term:`model cache`). Its label is which of twelve photographs a 32x32 patch
+# was cut from. Five seeds of it are trained (the first chapter trains them, so they come from the
+# cache). The control: the same five seeds' initial weights (:func:`layerwise.train.untrained`), so
+# that what the architecture does on its own is measured, not assumed, and every comparison is
+# paired by seed.
 import matplotlib.pyplot as plt
 import numpy as np
 import torch.nn.functional as F
@@ -182,8 +182,8 @@ for name in spaces:
 # depth, from the first block to the last, and at the last block it is well above what the same
 # seed's initial weights give (the claims above give the numbers, paired by seed). Part of the
 # picture is not learned, though: the untrained networks are far above chance too, and their
-# share also rises from pool1 to pool3 (printed above). Random convolutions and pooling already
-# group patches by local colour and texture, which in this task often identifies the
+# share also rises from pool1 to pool3 (printed above). Random convolutions and :term:`pooling`
+# already group patches by local colour and texture, which in this task often identifies the
 # photograph; training adds to that at every block, and most at the last one.
 #
 # The colour differences contradict the simple story that early layers match colour and late

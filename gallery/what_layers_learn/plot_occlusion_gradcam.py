@@ -19,10 +19,10 @@ with `Captum <https://captum.ai>`_ :cite:`kokhlikyan2020captum`, PyTorch's attri
 # The network and the images
 # --------------------------
 # The photo-patch network of :ref:`sphx_glr_auto_examples_first_layers_plot_first_layer_filters.py`
-# (from the model cache), which tells which of twelve photographs a 32x32 patch was cut from.
-# Up to its global average pooling, a convolutional network accepts any image size, so we show
-# it larger crops of the photographs, at their original resolution (the scale it was trained
-# on). Parts of these crops were seen in training.
+# (from the :term:`model cache`), which tells which of twelve photographs a 32x32 patch was cut
+# from. Up to its global average :term:`pooling`, a convolutional network accepts any image size,
+# so we show it larger crops of the photographs, at their original resolution (the scale it was
+# trained on). Parts of these crops were seen in training.
 import copy
 
 import matplotlib.pyplot as plt
@@ -68,9 +68,9 @@ with torch.no_grad():
 # %%
 # Attributions
 # ------------
-# Occlusion slides a grey window (zero after standardisation, i.e. the mean colour) of a
-# sixth of the image; Grad-CAM is computed at the output of each block's ReLU and upsampled to
-# the image with ``LayerAttribution.interpolate``.
+# :term:`Occlusion <occlusion>` slides a grey window (zero after standardisation, i.e. the mean
+# colour) of a sixth of the image; :term:`Grad-CAM` is computed at the output of each block's ReLU
+# and upsampled to the image with ``LayerAttribution.interpolate``.
 window = side // 6
 occlusion = Occlusion(model)
 layers = ["relu1", "relu2", "relu3"]

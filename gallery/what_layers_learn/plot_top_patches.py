@@ -2,10 +2,10 @@
 What excites a unit: the patches that make it fire
 ==================================================
 
-A first-layer filter can be looked at directly, because it lives in pixel space. A unit in
-layer 2 or 3 cannot: its weights mix the previous layer's channels. The simplest way to see
-what it responds to is to run the network over many images and collect the inputs where it
-fires most :cite:`zeiler2014visualizing`. Because a unit only sees part of the image -- its
+A first-layer :term:`filter` can be looked at directly, because it lives in pixel space. A unit in
+layer 2 or 3 cannot: its weights mix the previous layer's :term:`channels <channel>`. The simplest
+way to see what it responds to is to run the network over many images and collect the inputs where
+it fires most :cite:`zeiler2014visualizing`. Because a unit only sees part of the image -- its
 *receptive field*, which grows with depth -- we crop each example to exactly that part.
 
 :Predict first: Are the patches that excite a deep unit most any more specific after training
@@ -16,7 +16,7 @@ fires most :cite:`zeiler2014visualizing`. Because a unit only sees part of the i
 # The network
 # -----------
 # The photo-patch network of :ref:`sphx_glr_auto_examples_first_layers_plot_first_layer_filters.py`
-# (same data, configuration and seed, so it comes from the model cache).
+# (same data, configuration and seed, so it comes from the :term:`model cache`).
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -30,9 +30,9 @@ model = recipe.fit(seed=0).model.cpu()
 # %%
 # Where deeper channels fire on a photograph
 # ------------------------------------------
-# First the view the previous chapter stopped at: the feature maps of layers 2 and 3 on a whole
-# photograph, next to it. For a few channels of each layer we show where on the astronaut
-# photograph the channel responds (bright = strong), at the map's own resolution. The
+# First the view the previous chapter stopped at: the :term:`feature maps <feature map>` of layers
+# 2 and 3 on a whole photograph, next to it. For a few channels of each layer we show where on the
+# astronaut photograph the channel responds (bright = strong), at the map's own resolution. The
 # photograph is used at its own resolution, the scale the network was trained at. We pick the
 # channels whose response varies most across the photograph.
 photo = torch.from_numpy(data.photo("astronaut")).permute(2, 0, 1)[None].float() / 255.0
@@ -71,10 +71,10 @@ for name in layers:
 # -----------
 # For several channels of each layer, :func:`layerwise.features.top_activations` finds the
 # patches where the channel's peak response is largest, and where in the patch the peak is.
-# :func:`layerwise.features.crop` cuts out that unit's receptive field (grey where the field
-# reaches past the patch). A layer-3 unit sees more than a 32x32 training patch, so we search
-# 64x64 crops of the same photographs (standardised like the training patches). Channels are
-# the ones with the strongest peaks.
+# :func:`layerwise.features.crop` cuts out that unit's :term:`receptive field` (grey where the
+# field reaches past the patch). A layer-3 unit sees more than a 32x32 training patch, so we search
+# 64x64 crops of the same photographs (standardised like the training patches). Channels are the
+# ones with the strongest peaks.
 k = 8
 n_channels = runtime.pick(quick=3, default=5, full=8)
 large = data.photo_patches(size=64, n_train=runtime.pick(quick=600, default=3000, full=12000))
