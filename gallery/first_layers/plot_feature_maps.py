@@ -60,7 +60,7 @@ for name in layers:
 fig = plt.figure(figsize=(11, 7.2), layout="constrained")
 rows = fig.subfigures(len(layers) + 1, 1, height_ratios=[1.4] + [1] * len(layers))
 ax = rows[0].subplots()
-ax.imshow(pixels[0].permute(1, 2, 0).numpy())
+ax.imshow(plot.to_image(pixels[0]))
 ax.set_title(f"input: 3 channels of {pixels.shape[2]} x {pixels.shape[3]}", fontsize=10)
 ax.set_axis_off()
 for row, name in zip(rows[1:], layers, strict=True):

@@ -33,7 +33,7 @@ print(patches)
 
 first = [int((patches.y_train == c).nonzero()[0]) for c in range(patches.num_classes)]
 fig = plot.image_grid(
-    [patches.denormalize(patches.x_train[i]).permute(1, 2, 0).numpy() for i in first],
+    [plot.to_image(patches.x_train[i], patches) for i in first],
     titles=[name.replace("_", " ")[:14] for name in patches.classes],
     ncols=6,
     size=1.3,

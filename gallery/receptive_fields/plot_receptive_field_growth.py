@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from matplotlib.patches import Rectangle
 from torch import nn
 
-from layerwise import data, models, receptive, stats
+from layerwise import data, models, plot, receptive, stats
 
 pair = nn.Sequential(nn.Conv2d(1, 1, kernel_size=3), nn.Conv2d(1, 1, kernel_size=4))
 fields = receptive.receptive_field(pair, input_size=(10, 10))
@@ -116,7 +116,7 @@ pixels = F.interpolate(
     mode="bilinear",
     antialias=True,
 )
-image = pixels[0].permute(1, 2, 0).numpy()
+image = plot.to_image(pixels[0])
 depths = [0, 1, 2, 3, 4, 5]
 fig, axes = plt.subplots(1, len(depths), figsize=(13, 2.9), layout="constrained")
 for d, ax in zip(depths, axes, strict=True):

@@ -29,6 +29,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from captum.attr import LayerAttribution, LayerGradCam, Occlusion
+from scipy.stats import spearmanr
 
 from layerwise import data, plot, runtime, stats, train, zoo
 
@@ -234,8 +235,6 @@ stats.claim(
 # (with the initial weights of another seed) and compare each composite's Grad-CAM map at the
 # last block (for its left class) with the trained network's, by Spearman rank correlation
 # ("none": the trained network itself, 1 by definition).
-from scipy.stats import spearmanr  # noqa: E402
-
 random_state = train.initial_state(recipe.config, seed=1)
 cascade = [
     ("fc",),
