@@ -68,6 +68,21 @@ def test_cdn_tags_are_stripped_from_timing_pages():
     assert source[0].strip() == "keep me"
 
 
+def test_the_animation_players_icon_stylesheet_is_stripped_from_gallery_pages():
+    from matplotlib import animation
+    from matplotlib import pyplot as plt
+
+    fig, ax = plt.subplots()
+    line = ax.plot([0, 1], [0, 0])[0]
+    anim = animation.FuncAnimation(fig, lambda i: line.set_ydata([i, i]), frames=2)
+    html = anim.to_jshtml()  # what Sphinx-Gallery embeds for an animation
+    plt.close(fig)
+    assert "https://" in html  # matplotlib links its icons from a CDN ...
+    page = layerwise_build.strip_cdn("auto_examples/ch/plot_x", ".. raw:: html\n\n" + html)
+    assert "https://" not in page  # ... and the page the site serves does not
+    assert "anim" in page and "<button" in page  # the player itself stays
+
+
 def test_gallery_jobs_reads_the_environment(monkeypatch):
     monkeypatch.delenv("LAYERWISE_GALLERY_JOBS", raising=False)
     assert layerwise_build.gallery_jobs() == 1

@@ -515,11 +515,24 @@ _DATATABLE_INIT = re.compile(
 )
 
 
+# matplotlib's animation player links Font Awesome from a CDN, over two lines; the theme
+# serves the same icons itself.
+_ANIMATION_ICONS = re.compile(
+    r"<link rel=\"stylesheet\"\s+href=\"https?://[^\"]+font-awesome[^\"]*\">"
+)
+
+
+def strip_cdn(docname: str, text: str) -> str:
+    """A page's source without the tags that would load files from other hosts: Sphinx-Gallery's
+    table scripts on the execution-time pages, matplotlib's icon stylesheet on animations."""
+    if docname.endswith("sg_execution_times"):
+        text = "\n".join(line for line in text.splitlines() if not _CDN_TAG.match(line))
+        return _DATATABLE_INIT.sub("", text)
+    return _ANIMATION_ICONS.sub("", text)
+
+
 def _strip_cdn(app, docname, source):
-    if not docname.endswith("sg_execution_times"):
-        return
-    text = "\n".join(line for line in source[0].splitlines() if not _CDN_TAG.match(line))
-    source[0] = _DATATABLE_INIT.sub("", text)
+    source[0] = strip_cdn(docname, source[0])
 
 
 def write_site_root(folder: Path, wheel: Path, switcher: str) -> None:

@@ -75,17 +75,18 @@ plt.show()
 # Each block halves the height and width (the :term:`stride` of the first convolution halves it
 # once more) and doubles the number of channels. The network trades *where* for *what*: fewer,
 # coarser positions, each described by more features.
-shapes = [(3, *pixels.shape[2:])] + [tuple(maps[n].shape[1:]) for n in layers]
+# :func:`layerwise.plot.architecture` draws every block's output as a box: its face as tall as
+# the map is high, its depth as long as the map is wide, its thickness growing with the number of
+# channels, followed by the classifier.
+steps = ["relu1", "pool1", "relu2", "pool2", "relu3", "pool3", "gap", "fc"]
+every = features.extract(model, x, steps)
+shapes = [(3, *pixels.shape[2:])] + [tuple(every[n].shape[1:]) for n in layers]
+drawn = [(3, *pixels.shape[2:])] + [
+    (a.shape[1], *(a.shape[2:] if a.dim() == 4 else (1, 1))) for a in every.values()
+]
 names = ["input", *layers]
-fig, ax1 = plt.subplots(figsize=(6.4, 3.2), layout="constrained")
-ax1.plot(names, [h * w for _, h, w in shapes], "o-", color="C0")
-ax1.set_yscale("log")
-ax1.set_ylabel("positions (height x width)", color="C0")
-ax2 = ax1.twinx()
-ax2.plot(names, [c for c, _, _ in shapes], "s--", color="C1")
-ax2.set_yscale("log", base=2)
-ax2.set_ylabel("channels", color="C1")
-ax1.set_title("Spatial size shrinks while channel count grows")
+ax = plot.architecture(drawn, ["input", *steps])
+ax.set_title("The photo CNN on one photograph: maps shrink in space while channels grow")
 plt.show()
 
 for name, (c, h, w) in zip(names, shapes, strict=True):

@@ -24,6 +24,7 @@ from dataclasses import replace
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib import animation
 
 from layerwise import filters, plot, runtime, snapshots, stats, train, zoo
 
@@ -70,7 +71,8 @@ print(schedule)
 # goes through :func:`layerwise.snapshots.fit_with_snapshots`, which also keeps the weights
 # after every epoch for the page on which layers settle first (same networks, trained once).
 seeds = runtime.seeds()
-results = [snapshots.fit_with_snapshots(config, patches, schedule, seed=s).result for s in seeds]
+runs = [snapshots.fit_with_snapshots(config, patches, schedule, seed=s) for s in seeds]
+results = [run.result for run in runs]
 initial = [train.initial_state(config, s)["conv1.weight"] for s in seeds]
 trained = [r.model.conv1.weight.detach().cpu() for r in results]
 accuracy = stats.Runs([r.test_accuracy for r in results], seeds)
@@ -99,6 +101,35 @@ after.suptitle(
     f"After {schedule.epochs} epochs (RMS weight {rms[1]:.4f}; "
     f"test accuracy {results[0].test_accuracy:.0%})"
 )
+plt.show()
+
+# %%
+# The filters forming, epoch by epoch
+# -----------------------------------
+# The same 32 filters of seed 0 after every epoch of that run, from the weights it started with
+# to the trained ones (the states :func:`~layerwise.snapshots.fit_with_snapshots` kept; nothing
+# is trained again). Each frame uses the scaling of the grids above. Press play, or step
+# through the epochs with the arrows.
+frames = [plot.filter_images(state["conv1.weight"], contrast="rms") for state in runs[0].states]
+fig, axes = plt.subplots(4, 8, figsize=(6.4, 3.7), layout="constrained")
+shown = [
+    ax.imshow(image, interpolation="nearest")
+    for ax, image in zip(axes.flat, frames[0], strict=True)
+]
+for ax in axes.flat:
+    ax.set_axis_off()
+heading = fig.suptitle("")
+
+
+def draw(epoch):
+    for image, filter_image in zip(shown, frames[epoch], strict=True):
+        image.set_data(filter_image)
+    heading.set_text(f"First-layer filters after {epoch} of {len(frames) - 1} epochs (seed 0)")
+    return shown
+
+
+draw(0)
+filters_forming = animation.FuncAnimation(fig, draw, frames=len(frames), interval=700)
 plt.show()
 
 # %%
