@@ -190,3 +190,21 @@ def test_cka_matrix_equals_pairwise_cka():
                 assert m[i, j] == pytest.approx(cka(x, y, debiased=debiased))
     with pytest.raises(ValueError):
         cka_matrix(xs, [torch.randn(30, 3)])
+
+
+def test_probe_layers_does_not_depend_on_the_batch_size():
+    from torch import nn
+
+    from layerwise.similarity import probe_layers
+
+    torch.manual_seed(0)
+    x = torch.randn(120, 2, 8)
+    y = (x[:, 0].mean(1) > 0).long()
+    model = nn.Sequential()
+    model.add_module("conv", nn.Conv1d(2, 4, 3))
+    labels = {"sign": (y[:80], y[80:])}
+    rows = [
+        probe_layers(model, x[:80], x[80:], ["conv"], labels, solver="ridge", batch_size=b)[0]
+        for b in (7, 1024)
+    ]
+    assert rows[0] == rows[1]

@@ -19,8 +19,9 @@ alike, layer for layer?
 # The design, fixed before the run
 # --------------------------------
 # *Probes.* The drawings, labels, probes and small CNNs of the linear-probe page, unchanged
-# (:mod:`layerwise.hierarchy` holds the labels); both networks are probed on the same
-# training and test drawings. EfficientNet sees each 32x32 drawing resized to 64x64 pixels.
+# (:mod:`layerwise.hierarchy` holds the labels), on fewer drawings (printed below) to keep
+# EfficientNet's forward passes cheap; both networks are probed on the same training and test
+# drawings. EfficientNet sees each 32x32 drawing resized to 64x64 pixels.
 # Its control is five untrained copies (seeds), with their batch-norm statistics set on the
 # probe's training drawings as on the other pages of this chapter; the small CNN's control is
 # each seed's initial network. Claim: at the head, EfficientNet's last layer before pooling,
@@ -38,8 +39,20 @@ alike, layer for layer?
 # trained and untrained) changes with training, paired by seed.
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
 
-from layerwise import data, hierarchy, imagenet, models, runtime, similarity, stats, train, zoo
+from layerwise import (
+    data,
+    features,
+    hierarchy,
+    imagenet,
+    models,
+    runtime,
+    similarity,
+    stats,
+    train,
+    zoo,
+)
 
 SIZE = 64  # EfficientNet's input side, a multiple of 32
 seeds = runtime.seeds(5)
@@ -47,8 +60,8 @@ drawings = data.shapes(
     n_train=runtime.pick(quick=1500, default=4000, full=20000),
     n_test=runtime.pick(quick=600, default=1500, full=4000),
 )
-n_train = runtime.pick(quick=120, default=400, full=2000)
-n_test = runtime.pick(quick=100, default=300, full=1500)
+n_train = runtime.pick(quick=120, default=300, full=2000)
+n_test = runtime.pick(quick=100, default=200, full=1500)
 n_calibrate = runtime.pick(quick=32, default=64, full=512)
 labels = hierarchy.probe_labels(drawings, n_train, n_test)
 x_tr, x_te = drawings.x_train[:n_train], drawings.x_test[:n_test]
@@ -81,7 +94,9 @@ big_layers = list(imagenet.STAGES)
 
 
 def probe(net, layers, train_x, test_x):
-    rows = similarity.probe_layers(net, train_x, test_x, layers, labels, solver="ridge")
+    rows = similarity.probe_layers(
+        net, train_x, test_x, layers, labels, solver="ridge", batch_size=64
+    )
     return hierarchy.level_accuracy(rows, layers)[0]  # (layer, level)
 
 
@@ -184,16 +199,19 @@ stats.claim(
 # The photo-patch CNN of the first chapter (:func:`layerwise.zoo.photo_cnn`: three blocks of
 # 32, 64 and 128 channels trained to name which of twelve photographs a 32x32 patch comes
 # from), five seeds, and its untrained starting points. Its held-out patches go to both
-# networks.
+# networks, the same number from each photograph.
 recipe = zoo.photo_cnn()
 patches = recipe.data
-n_patches = runtime.pick(quick=100, default=400, full=1500)
-x_small = patches.x_test[:n_patches]
+per_photo = runtime.pick(quick=8, default=36, full=120)
+# The test set is ordered by photograph: take the first ``per_photo`` patches of each.
+chosen = torch.cat(
+    [torch.where(patches.y_test == c)[0][:per_photo] for c in range(patches.num_classes)]
+)
+x_small = patches.x_test[chosen]
 x_big = imagenet.inputs(patches.denormalize(x_small), SIZE)
+n_patches = len(chosen)
 print(
-    f"{n_patches} held-out patches, "
-    f"{np.bincount(patches.y_test[:n_patches].numpy()).min()} to "
-    f"{np.bincount(patches.y_test[:n_patches].numpy()).max()} per photograph"
+    f"{n_patches} held-out patches, {per_photo} from each of the {patches.num_classes} photographs"
 )
 photo_layers = ["pool1", "pool2", "pool3", "gap"]
 sizes = {
@@ -204,9 +222,8 @@ print("parameters: " + ", ".join(f"{k} {v:,}" for k, v in sizes.items()))
 
 
 def activations(net, x, layers):
-    from layerwise import features
-
-    return {k: similarity.pooled(v, 4) for k, v in features.extract(net, x, layers).items()}
+    maps = features.extract(net, x, layers, batch_size=64)
+    return {k: similarity.pooled(v, 4) for k, v in maps.items()}
 
 
 big_acts = activations(imagenet.pretrained(), x_big, big_layers)
@@ -293,28 +310,30 @@ for k, stage in enumerate(big_layers):
 # %%
 # What it shows
 # -------------
-# **The probes: the same three levels, mostly the same shape.** EfficientNet has never seen a
-# line drawing, yet ImageNet training makes the drawing's object far more readable at its head
-# than in its untrained copies (the claim, in probe accuracy over eight classes), and from
-# stage 5 on it reads the object better than any layer of the small
-# CNN trained on the drawings themselves (the table above). Orientation behaves as in the small
-# CNN: readable early, lost towards the top where positions are pooled away. One difference is
-# new: in an untrained EfficientNet, orientation fades to chance by stage 6, so a deep random
-# network does not even keep local orientation, and ImageNet training is what carries it
-# through the middle stages; in the three-layer CNN trained and untrained curves coincide.
-# The parts in the clutter are not read above always-"no" by any layer of either network,
-# trained or not: what becomes readable with depth is the object, in both networks.
+# **The probes: the same three levels, mostly the same shape.** EfficientNet has never seen a line
+# drawing, yet ImageNet training makes the drawing's object far more readable at its head than in
+# its untrained copies (the claim, in probe accuracy over eight classes), and from stage 5 on it
+# reads the object better than any layer of the small CNN trained on the drawings themselves (the
+# table above). Orientation behaves as in the small CNN: readable early, lost towards the top where
+# positions are pooled away. Two differences are new. In an untrained EfficientNet, orientation
+# fades to chance by stage 6: a deep random network does not even keep local orientation, and
+# ImageNet training is what carries it through the middle stages (in the three-layer CNN, trained
+# and untrained curves nearly coincide). And the trained stem and stage 1 read orientation *less*
+# well than the untrained ones, on this 4x4 grid of 64-pixel drawings (the range printed above).
+# The parts in the clutter are read no better than always answering "no" (the dotted line) by any
+# layer of either network, trained or not: what becomes readable with depth is the object, in both.
 #
 # **CKA: a high number needs its baseline.** The largest values in the maps are not between
 # the trained networks: the *untrained* small CNN matches EfficientNet's stem and stage 1 best,
 # at every one of its layers, with CKA around 0.9 (printed above). Random convolutions keep
-# much of the input's own structure, and so does EfficientNet's first stage. Training
-# moves the small CNN away from that: the claim above shows its last block ends up *less*
-# similar to its best-matching stage than before training, the opposite of the direction the
-# design expected. What training adds is spread over the later stages: pool3's CKA with stage 6
-# to the head rises (printed above), and the best match of its deeper blocks moves from the
-# stem to a middle stage (stage 2 in this run). Kornblith et al. :cite:`kornblith2019similarity`
-# find that CKA matches corresponding layers of networks trained on the same data; between
-# networks whose sizes differ as printed above, trained on different tasks, the
-# correspondence is loose, and the map only
-# means something next to the same map for an untrained network.
+# much of the input's own structure, and so does EfficientNet's first stage. Training moves
+# the small CNN away from that: its last block ends up *less* similar to its best-matching
+# stage than before training (the claim). What training adds lies deeper: pool3's CKA with
+# every stage from stage 2 to the head rises, and the best match of the small CNN's second and
+# third blocks moves from the stem to a middle stage (both printed above), while its first
+# block stays closest to the stem. So the order is kept, first with first and later with
+# later, but the small network's last block looks most like the middle of the big one, not
+# its end. Kornblith et al. :cite:`kornblith2019similarity` find that CKA matches
+# corresponding layers of networks trained on the same data; between networks of such
+# different sizes (printed above), trained on different tasks, the correspondence is
+# compressed, and the map only means something next to the same map for an untrained network.

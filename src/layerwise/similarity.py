@@ -276,6 +276,7 @@ def probe_layers(
     l2: float = 1e-3,
     max_iter: int = 200,
     alpha: float = 0.1,
+    batch_size: int = 1024,
 ) -> list[ProbeRow]:
     """Linear probes of every label at every layer, on fixed-size (pooled) inputs.
 
@@ -298,6 +299,9 @@ def probe_layers(
     solver
         ``"logistic"``: :func:`linear_probe` (with ``l2`` and ``max_iter``); ``"ridge"``:
         :func:`ridge_probe` (with ``alpha``), closed form and much faster.
+    batch_size
+        Inputs per forward pass while the activations are read
+        (:func:`layerwise.features.extract`); smaller batches are faster for a large network.
 
     Returns
     -------
@@ -309,8 +313,8 @@ def probe_layers(
     if solver not in ("logistic", "ridge"):
         raise ValueError(f"solver must be 'logistic' or 'ridge', got {solver!r}.")
     inner = [name for name in layers if name != "input"]
-    acts_train = features.extract(model, x_train, inner) if inner else {}
-    acts_test = features.extract(model, x_test, inner) if inner else {}
+    acts_train = features.extract(model, x_train, inner, batch_size=batch_size) if inner else {}
+    acts_test = features.extract(model, x_test, inner, batch_size=batch_size) if inner else {}
     acts_train["input"], acts_test["input"] = x_train, x_test
     rows = []
     for layer in layers:
