@@ -137,6 +137,9 @@ A page with a claim
 ===================
 
 It measures something.
+
+:Predict first: Is the effect
+   positive?
 """
 
 from layerwise import stats
@@ -202,6 +205,13 @@ def test_a_claim_that_holds_is_shown_at_the_top_of_its_page_and_in_the_claims_ta
     page = (docs / "_html" / "auto_examples" / "chapter" / "plot_claim.html").read_text()
     box = page[page.index("layerwise-answer") : page.index("It measures something")]
     assert "The effect is positive" in box and "0.310 ± 0.020 (n=5)" in box and "holds" in box
+    # The page's question opens a folded block that holds the answer box; the field itself is
+    # not shown a second time.
+    question = '<details class="layerwise-predict"><summary><strong>Predict first:</strong> '
+    assert page.count(question + "Is the effect positive?") == 1
+    assert page.index(question) < page.index("layerwise-answer") < page.index("</details>")
+    assert page.index("</details>") < page.index("It measures something")
+    assert "Predict first:</" not in page.replace(question, "")
     home = (docs / "_html" / "index.html").read_text()  # a page citing the claim by its page
     assert 'href="auto_examples/chapter/plot_claim.html"' in home
     assert "The effect is positive" in home and "(measured 0.310 ± 0.020 (n=5); holds)" in home
