@@ -2,17 +2,17 @@
 Small networks and a big one: the same hierarchy?
 =================================================
 
-Every other chapter measures small networks trained for a minute on small bundled data. Do
-their results say anything about the networks of the textbook pictures? This page puts the
-two side by side with the site's own measuring tools. First the linear probes of
+Every other chapter measures small networks trained for a minute on small bundled data. Do their
+results say anything about the networks of the textbook pictures? This page puts the two side by
+side with the site's own measuring tools. First the :term:`linear probes <linear probe>` of
 :ref:`sphx_glr_auto_examples_what_layers_learn_plot_linear_probes.py` (stroke orientation,
 parts, object, in line drawings whose ground truth is known) run through the stages of
 EfficientNet-Lite0, trained on ImageNet and never shown a line drawing, next to the small CNN
-trained on the drawings themselves. Then centred kernel alignment (CKA)
+trained on the drawings themselves. Then centred kernel alignment (:term:`CKA`)
 :cite:`kornblith2019similarity` between every layer of the small photo-patch CNN of the first
-chapter and every stage of EfficientNet, on the same photo patches: do a 3-layer network
-trained on twelve photographs and a 4.6-million-parameter ImageNet network represent them
-alike, layer for layer?
+chapter and every stage of EfficientNet, on the same photo patches: do a 3-layer network trained
+on twelve photographs and a 4.6-million-parameter ImageNet network represent them alike, layer
+for layer?
 """
 
 # %%
@@ -21,12 +21,12 @@ alike, layer for layer?
 # *Probes.* The drawings, labels, probes and small CNNs of the linear-probe page, unchanged
 # (:mod:`layerwise.hierarchy` holds the labels), on fewer drawings (printed below) to keep
 # EfficientNet's forward passes cheap; both networks are probed on the same training and test
-# drawings. EfficientNet sees each 32x32 drawing resized to 64x64 pixels.
-# Its control is five untrained copies (seeds), with their batch-norm statistics set on the
-# probe's training drawings as on the other pages of this chapter; the small CNN's control is
-# each seed's initial network. Claim: at the head, EfficientNet's last layer before pooling,
-# ImageNet training changes how well the object of a drawing can be read (trained minus the
-# untrained copies, one difference per untrained seed).
+# drawings. EfficientNet sees each 32x32 drawing resized to 64x64 pixels. Its control is five
+# untrained copies (seeds), with their :term:`batch-norm <batch normalisation>` statistics set on
+# the probe's training drawings as on the other pages of this chapter; the small CNN's control is
+# each seed's initial network. Claim: at the head, EfficientNet's last layer before
+# :term:`pooling`, ImageNet training changes how well the object of a drawing can be read
+# (trained minus the untrained copies, one difference per untrained seed).
 #
 # *CKA.* Linear CKA between each block of the photo-patch CNN (five seeds) and each stage of
 # the trained EfficientNet, on the same held-out photo patches (32x32 for the small CNN,
@@ -72,8 +72,9 @@ print(f"{n_train} training and {n_test} test drawings; EfficientNet sees them at
 # %%
 # The networks
 # ------------
-# The small CNN is the linear-probe page's (three blocks of 8, 16 and 32 channels, the same
-# training, so :func:`layerwise.train.fit` finds it in the model cache).
+# The small CNN is the linear-probe page's (three blocks of 8, 16 and 32
+# :term:`channels <channel>`, the same training, so :func:`layerwise.train.fit` finds it in the
+# :term:`model cache`).
 config = models.CNNConfig(in_channels=1, num_classes=drawings.num_classes, widths=(8, 16, 32))
 schedule = train.TrainConfig(
     epochs=runtime.pick(quick=2, default=4, full=15), batch_size=32, lr=3e-3
