@@ -95,6 +95,7 @@ layerwise_chapters = {
         "plot_imagenet_faces.py",
         "plot_imagenet_transfer.py",
         "plot_imagenet_gradcam.py",
+        "plot_imagenet_small_vs_big.py",
     ],
 }
 CHAPTERS = list(layerwise_chapters)

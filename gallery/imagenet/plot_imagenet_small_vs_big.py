@@ -13,6 +13,9 @@ trained on the drawings themselves. Then centred kernel alignment (:term:`CKA`)
 chapter and every stage of EfficientNet, on the same photo patches: do a 3-layer network trained
 on twelve photographs and a 4.6-million-parameter ImageNet network represent them alike, layer
 for layer?
+
+:Predict first: Does training a small CNN on twelve photographs make its last block more like a
+   stage of an ImageNet network, or less?
 """
 
 # %%
