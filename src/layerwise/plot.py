@@ -167,20 +167,21 @@ def architecture(shapes: Sequence[tuple[int, int, int]], names: Sequence[str], a
     """The picture courses draw of a CNN: one box per layer output, in order.
 
     ``shapes`` are ``(channels, height, width)`` per output, ``names`` their labels. A box's
-    front face is as tall as the map is high and its depth as long as the map is wide (both on a
-    log scale, so a 4x4 map is still visible next to a 256x256 photograph); its thickness grows
-    with the number of channels (log scale too). Each box is labelled ``C x H x W``. Returns the
+    front face is as tall as the map is high and its depth as long as the map is wide (both
+    scaled by the square root, so a 4x4 map is still visible next to a 256x256 photograph); its
+    thickness grows with the number of channels (log scale). Each box is labelled ``C x H x W``. Returns the
     axes.
     """
     if len(shapes) != len(names):
         raise ValueError(f"{len(shapes)} shapes but {len(names)} names.")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(1.6 * len(shapes) + 1, 3.2), layout="constrained")
+    own_figure = ax is None
+    if own_figure:
+        _, ax = plt.subplots(figsize=(1.2 * len(shapes) + 1, 3.4), layout="constrained")
     largest = max(max(h, w) for _, h, w in shapes)
     widest = max(c for c, _, _ in shapes)
 
     def side(n):  # map size -> drawn length
-        return 0.5 + 2.5 * math.log(n + 1) / math.log(largest + 1)
+        return 0.3 + 2.7 * math.sqrt(n / largest)
 
     x = 0.0
     for i, ((c, h, w), name) in enumerate(zip(shapes, names, strict=True)):
@@ -206,8 +207,8 @@ def architecture(shapes: Sequence[tuple[int, int, int]], names: Sequence[str], a
             ax.add_patch(plt.Polygon(face, facecolor=rgb, edgecolor="k", linewidth=0.6))
         ax.text(x + thick / 2, -0.25, f"{name}\n{c}×{h}×{w}", ha="center", va="top", fontsize=8)
         x += thick + dx + 0.6
-    ax.set_xlim(-0.6, x)
-    ax.set_ylim(-1.1, 3.0 + 0.5 * 0.45 * 3.0 + 0.2)
+    ax.set_xlim(-0.6, x - 0.2)
+    ax.set_ylim(-1.0, 3.0 + 0.5 * 0.45 * 3.0 + 0.1)
     ax.set_aspect("equal")
     ax.set_axis_off()
     return ax
