@@ -169,8 +169,8 @@ def architecture(shapes: Sequence[tuple[int, int, int]], names: Sequence[str], a
     ``shapes`` are ``(channels, height, width)`` per output, ``names`` their labels. A box's
     front face is as tall as the map is high and its depth as long as the map is wide (both
     scaled by the square root, so a 4x4 map is still visible next to a 256x256 photograph); its
-    thickness grows with the number of channels (log scale). Each box is labelled ``C x H x W``. Returns the
-    axes.
+    thickness grows with the number of channels (log scale). Each box is labelled
+    ``C x H x W``. Returns the axes.
     """
     if len(shapes) != len(names):
         raise ValueError(f"{len(shapes)} shapes but {len(names)} names.")
