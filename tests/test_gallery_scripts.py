@@ -1,13 +1,17 @@
-"""Every gallery page, downloaded as a script, runs for a reader: no Sphinx, no docs
-environment, only the ``layerwise`` wheel the site publishes and what it depends on.
+"""Every gallery page, downloaded as a script or as a notebook, runs for a reader: no Sphinx,
+no docs environment, only the ``layerwise`` wheel the site publishes and what it depends on.
 
 The reader's environment is made the way a downloaded notebook's first cell makes it: a fresh
 virtual environment into which the published wheel is installed (pinned by constraints.txt so
 the test installs the versions the site was built with, from the local package cache). Each
-script is copied into an empty folder and run there in the quick profile.
+script is copied into an empty folder and run there in the quick profile. Each notebook the
+build wrote is executed cell by cell (nbclient) by a Jupyter kernel of that environment, its
+first cell included: that cell installs the wheel with ``%pip``, from the build's own wheel
+folder instead of the hosted site.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -35,7 +39,10 @@ def reader_python(tmp_path_factory) -> Path:
             pytest.fail(f"cannot make the reader's environment: {why}")
         pytest.skip(f"cannot make the reader's environment: {why}")
     venv = tmp_path_factory.mktemp("reader") / "venv"
-    subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
+    # --seed: with pip, which a notebook's "%pip install" cell uses, as in any reader's Jupyter.
+    subprocess.run(
+        [uv, "venv", "--quiet", "--seed", "--python", sys.executable, str(venv)], check=True
+    )
     python = venv / "bin" / "python"
     subprocess.run(
         [uv, "pip", "install", "--quiet", "--python", str(python),
@@ -58,17 +65,7 @@ def test_the_reader_environment_holds_the_library_but_not_the_docs_tools(reader_
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_script_runs_for_a_reader(script, reader_python, tmp_path):
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("LAYERWISE_", "PYTHON", "VIRTUAL"))
-    }
-    env.update(
-        MPLBACKEND="Agg",
-        LAYERWISE_PROFILE="quick",
-        LAYERWISE_CACHE=str(tmp_path / "cache"),
-        PYTHONHASHSEED="0",
-    )
+    env = reader_env(tmp_path)
     # Run a copy from an empty folder, as a reader who downloaded the file would.
     copy = tmp_path / script.name
     copy.write_text(script.read_text())
@@ -78,3 +75,69 @@ def test_script_runs_for_a_reader(script, reader_python, tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, f"{script.name} failed:\n{done.stderr[-3000:]}"
     assert "import sphinx" not in script.read_text()
+
+
+NOTEBOOKS = sorted((ROOT / "docs" / "auto_examples").glob("*/plot_*.ipynb"))
+
+
+def reader_env(tmp_path: Path) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("LAYERWISE_", "PYTHON", "VIRTUAL", "JUPYTER"))
+    }
+    env.update(
+        MPLBACKEND="Agg",
+        LAYERWISE_PROFILE="quick",
+        LAYERWISE_CACHE=str(tmp_path / "cache"),
+        PYTHONHASHSEED="0",
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def reader_kernel(reader_python) -> tuple[str, Path]:
+    """A Jupyter kernel running the reader's environment: its name and where its spec lies."""
+    subprocess.run(
+        [shutil.which("uv"), "pip", "install", "--quiet", "--python", str(reader_python),
+         "-c", str(ROOT / "constraints.txt"), "ipykernel"],
+        check=True,
+    )  # fmt: skip
+    prefix = reader_python.parent.parent
+    subprocess.run(
+        [reader_python, "-m", "ipykernel", "install", "--prefix", str(prefix),
+         "--name", "layerwise-reader"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return "layerwise-reader", prefix / "share" / "jupyter"
+
+
+def test_the_build_wrote_a_notebook_for_every_script():
+    if not NOTEBOOKS and not os.environ.get("CI"):
+        pytest.skip("no built notebooks (`nox -s docs` writes them)")
+    assert [(n.parent.name, n.stem) for n in NOTEBOOKS] == [
+        (s.parent.name, s.stem) for s in SCRIPTS
+    ]
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_notebook_runs_for_a_reader(notebook, reader_kernel, tmp_path, monkeypatch):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    name, kernels = reader_kernel
+    nb = nbformat.read(notebook, as_version=4)
+    first = next(c for c in nb.cells if c.cell_type == "code")
+    assert "%pip install" in first.source and "layerwise-" in first.source
+    # The hosted site serves the wheel the build made; install that very file.
+    wheel = sorted(WHEELS.glob("layerwise-*.whl"))[-1]
+    first.source = re.sub(r"\S+/layerwise-[^\s]+\.whl", str(wheel), first.source)
+    for key, value in reader_env(tmp_path).items():
+        monkeypatch.setenv(key, value)
+    for key in [k for k in os.environ if k.startswith(("PYTHON", "VIRTUAL"))]:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("PYTHONHASHSEED", "0")
+    monkeypatch.setenv("JUPYTER_PATH", str(kernels))
+    client = nbclient.NotebookClient(
+        nb, kernel_name=name, timeout=600, resources={"metadata": {"path": str(tmp_path)}}
+    )
+    client.execute()  # raises CellExecutionError, with the cell and traceback, if a cell fails
