@@ -583,19 +583,50 @@ def colab_url(repository: str, branch: str, folder: str, notebook: str) -> str:
     return f"https://colab.research.google.com/github/{repository}/blob/{branch}/{path}"
 
 
+def publish_concept_notebook(executed: Path, out: Path, first_cell: str) -> None:
+    """A concept page's executed notebook (myst-nb's), published for download and Colab with
+    the gallery notebooks' first cell in front, which installs the matching ``layerwise``."""
+    notebook = json.loads(executed.read_text(encoding="utf-8"))
+    install = {
+        "cell_type": "code",
+        "execution_count": None,
+        "metadata": {},
+        "outputs": [],
+        "source": first_cell.splitlines(keepends=True),
+    }
+    notebook["cells"].insert(0, install)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(notebook, indent=1), encoding="utf-8")
+
+
 def _launch_buttons(app, pagename, templatename, context, doctree):
-    """An "Open in Colab" link under the title of every gallery page, for the notebook that
-    this version of the site publishes (``layerwise_colab`` in conf.py says where)."""
+    """An "Open in Colab" link under the title of every gallery page and concept page, for the
+    notebook that this version of the site publishes (``layerwise_colab`` in conf.py says
+    where). Concept pages are MyST notebooks: their executed notebook is published under
+    ``notebooks/`` with a download link next to the Colab one."""
     body, where = context.get("body"), app.config.layerwise_colab
-    if not body or not where or not pagename.startswith("auto_examples/"):
+    if not body or not where:
         return
-    found = _NOTEBOOK_LINK.search(body)
-    if not found:
+    if pagename.startswith("auto_examples/"):
+        found = _NOTEBOOK_LINK.search(body)
+        if not found:
+            return
+        notebook, extra = found.group(1), ""
+    elif pagename.startswith("concepts/"):
+        executed = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
+        if not executed.is_file():
+            return
+        notebook = f"notebooks/{pagename}.ipynb"
+        first_cell = app.config.sphinx_gallery_conf["first_notebook_cell"]
+        publish_concept_notebook(executed, Path(app.outdir) / notebook, first_cell)
+        up = "../" * pagename.count("/")
+        extra = f' · <a class="reference internal" href="{up}{notebook}" download>Download</a>'
+    else:
         return
-    url = colab_url(where["repository"], where["branch"], where["folder"], found.group(1))
+    url = colab_url(where["repository"], where["branch"], where["folder"], notebook)
     button = (
         '<p class="layerwise-launch"><a class="reference external" '
-        f'href="{url}">Open in Colab</a> (runs this page as a notebook; its first cell '
+        f'href="{url}">Open in Colab</a>{extra} (runs this page as a notebook; its first cell '
         "installs the matching <code>layerwise</code>)</p>"
     )
     end = body.find("</h1>")

@@ -245,3 +245,24 @@ def test_every_example_opens_in_colab_from_this_versions_notebook(site, example)
     assert link, f"{example.name} has no well-formed Colab link"
     assert link.group(5) == example.stem
     assert (site / link.group(4)).is_file(), "the linked notebook is not published with the site"
+
+
+CONCEPTS = sorted(
+    p.stem for p in (ROOT / "docs" / "concepts").glob("*.md") if "mystnb" in p.read_text()
+)
+
+
+@pytest.mark.parametrize("concept", CONCEPTS)
+def test_every_concept_notebook_opens_in_colab_and_installs_the_library_first(site, concept):
+    html = (site / "concepts" / f"{concept}.html").read_text()
+    link = re.search(
+        r'<p class="layerwise-launch"><a class="reference external" href="'
+        r"https://colab\.research\.google\.com/github/[\w.-]+/[\w.-]+/blob/[\w.-]+/[\w.-]+/"
+        rf'(notebooks/concepts/{concept}\.ipynb)"',
+        html,
+    )
+    assert link, f"{concept} has no well-formed Colab link"
+    notebook = json.loads((site / link.group(1)).read_text())
+    first = notebook["cells"][0]
+    assert first["cell_type"] == "code" and "%pip install" in "".join(first["source"])
+    assert any("layerwise" in "".join(c["source"]) for c in notebook["cells"][1:])
