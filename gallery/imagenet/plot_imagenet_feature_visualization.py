@@ -46,11 +46,13 @@ k = runtime.pick(quick=2, default=4, full=8)  # units per stage
 shown = ("stem", "stage2", "stage4", "stage6")
 layer = {"stem": "stem.bn"} | {s: s for s in shown[1:]}
 
-model = imagenet.pretrained().to(memory_format=torch.channels_last)  # faster on CPU
+model = imagenet.pretrained()
+fields = receptive.receptive_field(model, size)  # the window of one unit, per layer
+device = runtime.device()  # the full profile runs on a GPU where there is one
+model = model.to(device, memory_format=torch.channels_last)  # channels last: faster on CPU
 channels = {s: model.get_submodule(layer[s]).num_features for s in shown[:1]} | {
     s: getattr(model, s)[-1].project_bn.num_features for s in shown[1:]
 }
-fields = receptive.receptive_field(model, size)
 
 
 def to_network(pixels):
@@ -89,13 +91,13 @@ def unit_means(net, images, stages=shown):
     out = {s: [] for s in stages}
     hooks = [
         net.get_submodule(layer[s]).register_forward_hook(
-            lambda module, inputs, output, s=s: out[s].append(output.mean((2, 3)))
+            lambda module, inputs, output, s=s: out[s].append(output.mean((2, 3)).cpu())
         )
         for s in stages
     ]
     try:
         for i in range(0, len(images), 128):
-            trunk(net, stages).eval()(to_network(images[i : i + 128]))
+            trunk(net, stages).eval()(to_network(images[i : i + 128]).to(device))
     finally:
         for h in hooks:
             h.remove()
@@ -315,8 +317,8 @@ seeds = runtime.seeds(5)
 controls, control_beyond = {}, []
 for seed in seeds:
     unit = units["stage6"][seed % k]
-    net = imagenet.untrained(seed).to(memory_format=torch.channels_last)
-    imagenet.calibrate_batchnorm(trunk(net, ["stage6"]), to_network(crops[sample]))
+    net = imagenet.untrained(seed).to(device, memory_format=torch.channels_last)
+    imagenet.calibrate_batchnorm(trunk(net, ["stage6"]), to_network(crops[sample]).to(device))
     controls[seed] = visualise(net, "stage6", [unit])
     render, start, _ = activations(net, "stage6", [unit], controls[seed], n_scrambles=0)
     on_sample = unit_means(net, crops[sample], ["stage6"])["stage6"][:, [unit]]
