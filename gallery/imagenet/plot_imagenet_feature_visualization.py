@@ -428,28 +428,28 @@ stats.claim(
 # %%
 # What it shows
 # -------------
-# The pictures follow the textbook. The stem's units, which see 3x3 pixels, want a colour:
-# their renders are flat fields of blue, cyan or dark green, and for them a photograph does as
-# well as a made image (render minus best crop about 0 for the stem). Stage 2's units want
+# The pictures follow the textbook. The stem's units, which see 3x3 pixels, want a colour: their
+# renders are flat fields of blue, cyan, dark green or pale pink, and for them a photograph does
+# as well as a made image (render minus best crop about 0 for the stem). Stage 2's units want
 # oriented stripes and fine repeated grain, and find it in brick, fur and gravel. Stage 4's want
-# patterns: spots with eyes, meshes, waves. Stage 6's renders hold parts: eyes, fur, snouts,
-# rows of scales, and the crops that excite those units most show a cat's face, a pagoda's
-# roof, a man. From stage 2 on, the made images excite their unit far beyond every photograph
-# (by about ten standard deviations of the unit over the crops in stages 4 and 6; over all
-# sixteen units, the first claim).
+# patterns: spots with eyes, meshes, waves. Stage 6's renders hold parts: eyes, fur, snouts, rows
+# of scales, and the crops that excite those units most show a cat's face, a pagoda's roof, a man.
+# In stages 4 and 6 the made images excite their unit far beyond every photograph (by about ten
+# standard deviations of the unit over the crops), in stage 2 by less (printed above); over all
+# sixteen units, the stem's included, they beat the best crop on average (the first claim).
 #
-# What grows with depth is not the size of the patterns. Their typical wavelength stays at
-# 6-10 pixels in every stage, and a stage-6 unit's 787-pixel window does not lengthen it
-# (stage 6 minus stem, printed above, has an interval that includes 0): the two claims planned
-# on it had nothing to stand on. What grows is how much the arrangement matters. Scrambling
-# the phases of a render, which keeps its colours and spectrum, leaves a stem unit's response
-# almost whole (arrangement share about 0.04), takes a third of a stage-2 unit's, most of a
-# stage-4 unit's and all of a stage-6 unit's (about 0.96; the second claim). Early units respond
-# to what is in the image, colours and frequencies; late units to how it is put together.
+# What grows with depth is not the size of the patterns. Their typical wavelength stays at 6-10
+# pixels in every stage, and a stage-6 unit's 787-pixel window does not lengthen it (stage 6 minus
+# stem, printed above, has an interval that includes 0), so the two claims planned on it were
+# dropped. What grows is how much the arrangement matters. Scrambling the phases of a render,
+# which keeps its colours and spectrum, leaves a stem unit's response almost whole (arrangement
+# share about 0.04), takes a third of a stage-2 unit's, most of a stage-4 unit's and all of a
+# stage-6 unit's (about 0.96; the second claim). Early units respond to what is in the image,
+# colours and frequencies; late units to how it is put together.
 #
-# Training is what makes such images exist. With random weights, the same recipe finds nothing
-# for a stage-6 unit: its renders end barely above their grey start or below it, and every one
-# below the best photo crop, while the trained network's renders beat that crop by about ten
-# standard deviations (the third claim). A deep unit of an untrained network responds to its
-# input, but not in a way that survives a shift of a few pixels; training gives deep units
-# preferences stable enough to draw.
+# Training is what makes such images exist. With random weights, the same recipe finds nothing for
+# a stage-6 unit: its renders end barely above their grey start or below it, and every one below
+# the best photo crop, while the trained network's renders beat that crop by about ten standard
+# deviations (the third claim). The recipe asks for an image that excites the unit through random
+# shifts, scalings and rotations: a trained stage-6 unit has such images, the untrained ones do
+# not, so what these renders show is what training put there.
