@@ -92,6 +92,7 @@ layerwise_chapters = {
     ],
     "imagenet": [
         "plot_imagenet_first_layer.py",
+        "plot_imagenet_feature_visualization.py",
         "plot_imagenet_faces.py",
         "plot_imagenet_transfer.py",
         "plot_imagenet_gradcam.py",

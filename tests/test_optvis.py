@@ -1,3 +1,5 @@
+import copy
+
 import pytest
 import torch
 
@@ -82,3 +84,64 @@ def test_bad_arguments_are_reported(model):
         optvis.pixel_image((1, 1, 8, 8), decorrelate=True)()
     with pytest.raises(ValueError, match="'conv9' not in the model"):
         optvis.render(model, optvis.channel("conv9", 0), steps=1)
+
+
+class _Tail(torch.nn.Module):
+    """A layer that must not run: it records that it was called."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        return x
+
+
+def test_render_stops_the_forward_pass_at_the_objective_and_gives_the_same_result(model):
+    net = torch.nn.Sequential(model, _Tail())  # layers "0.relu2" etc., then "1"
+
+    def run(stop_early):
+        image = optvis.fourier_image((2, 3, 24, 24), generator=torch.Generator().manual_seed(0))
+        objective = optvis.channel("0.relu1", 0, batch=0) + optvis.channel("0.relu2", 1, batch=1)
+        return optvis.render(net, objective, image, transform=optvis.jitter(2), steps=6,
+                             stop_early=stop_early)  # fmt: skip
+
+    stopped = run(True)
+    assert net[1].calls == 0
+    full = run(False)
+    assert net[1].calls == 7  # 6 steps and the final evaluation
+    assert torch.equal(stopped.images, full.images) and stopped.history == full.history
+
+
+def test_cached_render_is_computed_once_per_key_weights_and_code(model, tmp_path, monkeypatch):
+    monkeypatch.setenv("LAYERWISE_CACHE", str(tmp_path))
+    calls = []
+
+    def compute(net, seed):
+        calls.append(seed)
+        image = optvis.fourier_image((1, 3, 16, 16), generator=torch.Generator().manual_seed(seed))
+        return optvis.render(net, optvis.channel("relu1", 0), image, steps=3, seed=seed)
+
+    key = {"layer": "relu1", "channels": [0], "size": 16, "steps": 3, "seed": 0}
+    first = optvis.cached(key, lambda: compute(model, 0), model=model)
+    again = optvis.cached(key, lambda: compute(model, 0), model=model)
+    assert calls == [0]  # the second call loaded the stored render
+    assert torch.equal(first.images, again.images)
+    assert first.value == again.value and first.history == again.history
+    assert len(list((tmp_path / "renders").glob("render-*.pt"))) == 1
+
+    # Another key, other weights, or other code: computed again.
+    optvis.cached(key | {"seed": 1}, lambda: compute(model, 1), model=model)
+    assert calls == [0, 1]
+    other = copy.deepcopy(model)
+    with torch.no_grad():
+        other.conv1.weight.add_(0.01)
+    optvis.cached(key, lambda: compute(other, 0), model=other)
+    assert calls == [0, 1, 0]
+    monkeypatch.setattr(optvis, "_code_fingerprint", lambda m: "edited")
+    optvis.cached(key, lambda: compute(model, 0), model=model)
+    assert calls == [0, 1, 0, 0]
+
+    with pytest.raises(TypeError, match="JSON"):
+        optvis.cached({"transform": optvis.jitter(2)}, lambda: compute(model, 0), model=model)

@@ -12,7 +12,9 @@ Small composable pieces in the spirit of lucent's ``optvis`` (Olah et al., 2017)
 * **objectives** -- what to maximise: :func:`channel` (mean of one channel's map) or
   :func:`neuron` (one position of it), combined with ``+`` and scaled with ``*``;
 * :func:`render` -- the optimisation loop (Adam on the image parameters), seeded and
-  reproducible.
+  reproducible; the forward pass stops at the last layer the objective reads;
+* :func:`cached` -- a render cache next to the model cache, keyed by what decides the render
+  (the caller's settings, the network's weights and the code), so a rebuild costs nothing.
 
 Without transforms and with the pixel parameterisation, gradient ascent produces
 high-frequency patterns that excite the unit but look like noise; the transforms and the
@@ -21,9 +23,13 @@ Fourier parameterisation are the regularisation that makes the result readable.
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -34,6 +40,7 @@ __all__ = [
     "Image",
     "Objective",
     "RenderResult",
+    "cached",
     "channel",
     "compose",
     "fourier_image",
@@ -297,10 +304,19 @@ class RenderResult:
     history: list[float] = field(default_factory=list)
 
 
-class _Recorder:
-    """Forward hooks that keep the outputs of named layers."""
+class _StopForward(Exception):
+    """Raised by :class:`_Recorder` once every layer it watches has produced its output."""
 
-    def __init__(self, model: nn.Module, layers: Sequence[str]):
+
+class _Recorder:
+    """Forward hooks that keep the outputs of named layers.
+
+    With ``stop``, the forward pass ends (by :class:`_StopForward`, which :meth:`run` catches)
+    as soon as every watched layer has produced an output: the layers after them cannot change
+    the objective or its gradient, so running them only costs time.
+    """
+
+    def __init__(self, model: nn.Module, layers: Sequence[str], stop: bool = False):
         modules = dict(model.named_modules())
         unknown = [name for name in layers if name not in modules or not name]
         if unknown:
@@ -308,14 +324,26 @@ class _Recorder:
                 f"{', '.join(map(repr, unknown))} not in the model; its layers are "
                 f"{', '.join(n for n in modules if n)}."
             )
+        self.model, self.layers, self.stop = model, tuple(layers), stop
         self.outputs: dict[str, torch.Tensor] = {}
         self.handles = [modules[name].register_forward_hook(self._hook(name)) for name in layers]
 
     def _hook(self, name):
         def hook(module, inputs, output):
             self.outputs[name] = output
+            if self.stop and all(layer in self.outputs for layer in self.layers):
+                raise _StopForward
 
         return hook
+
+    def run(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The watched layers' outputs for input ``x``."""
+        self.outputs = {}
+        try:
+            self.model(x)
+        except _StopForward:
+            pass
+        return self.outputs
 
     def close(self):
         for h in self.handles:
@@ -333,6 +361,7 @@ def render(
     lr: float = 0.05,
     seed: int = 0,
     size: tuple[int, int, int, int] = (1, 3, 64, 64),
+    stop_early: bool = True,
 ) -> RenderResult:
     """Maximise ``objective`` by gradient ascent (Adam) on the image parameters.
 
@@ -355,6 +384,10 @@ def render(
     seed
         Seeds the default image's start and the transforms' random draws: the same seed gives
         the same result.
+    stop_early
+        End each forward pass once the layers the objective reads have their outputs (the
+        result is the same; deep layers of a large network are skipped when an early layer is
+        visualised). Turn it off for a model that calls a watched layer more than once.
 
     Returns
     -------
@@ -369,7 +402,7 @@ def render(
     dev = next(model.parameters()).device
     was_training = model.training
     model.eval()
-    recorder = _Recorder(model, objective.layers)
+    recorder = _Recorder(model, objective.layers, stop=stop_early)
     opt = torch.optim.Adam(image.params, lr=lr)
     history = []
     try:
@@ -377,8 +410,7 @@ def render(
             x = image()
             if transform is not None:
                 x = transform(x, generator)
-            model(preprocess(x.to(dev)))
-            value = objective(recorder.outputs)
+            value = objective(recorder.run(preprocess(x.to(dev))))
             grads = torch.autograd.grad(-value, image.params)
             for p, g in zip(image.params, grads, strict=True):
                 p.grad = g
@@ -386,9 +418,75 @@ def render(
             history.append(value.item())
         with torch.no_grad():
             final = image()
-            model(preprocess(final.to(dev)))
-            value = objective(recorder.outputs).item()
+            value = objective(recorder.run(preprocess(final.to(dev)))).item()
     finally:
         recorder.close()
         model.train(was_training)
     return RenderResult(images=final.detach(), value=value, history=history)
+
+
+# ---------------------------------------------------------------------------------------------
+# The render cache
+# ---------------------------------------------------------------------------------------------
+
+
+def _weights_fingerprint(model: nn.Module) -> str:
+    """Hash of the model's parameters and buffers (batch-norm statistics included)."""
+    h = hashlib.sha256()
+    for name, t in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(str(tuple(t.shape)).encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def _code_fingerprint(model: nn.Module) -> str:
+    """Hash of the code that decides a render: this module and the module defining the model."""
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    try:
+        h.update(Path(inspect.getfile(type(model))).read_bytes())
+    except (TypeError, OSError):  # a class defined interactively has no file to read
+        h.update(type(model).__qualname__.encode())
+    return h.hexdigest()[:16]
+
+
+def cached(key: dict, compute: Callable[[], RenderResult], *, model: nn.Module) -> RenderResult:
+    """``compute()``'s render, kept in the model cache so that a rebuild loads it.
+
+    The result is stored in ``renders/`` under :func:`layerwise.train.cache_dir`, under a hash
+    of ``key``, of ``model``'s weights (parameters and buffers) and of the code (this module and
+    the module that defines the model's class). ``key`` must name everything else that decides
+    the render and is not in the weights: the layer and channels, the image size, the steps,
+    the learning rate, the seed, the transforms (as numbers, e.g. the dict they are built
+    from). It must be JSON-serialisable.
+
+    Example::
+
+        key = {"layer": "stage4", "channels": [3, 17], "size": 96, "steps": 128, "seed": 0}
+        result = optvis.cached(key, lambda: optvis.render(model, objective, ...), model=model)
+    """
+    from . import train
+
+    try:
+        spec = json.dumps(key, sort_keys=True)
+    except TypeError as err:
+        raise TypeError(f"the render cache key must be JSON-serialisable: {err}") from None
+    h = hashlib.sha256(spec.encode())
+    h.update(_weights_fingerprint(model).encode())
+    h.update(_code_fingerprint(model).encode())
+    path = train.cache_dir() / "renders" / f"render-{h.hexdigest()[:24]}.pt"
+    if path.is_file():
+        try:
+            stored = torch.load(path, weights_only=True)
+            return RenderResult(stored["images"], stored["value"], list(stored["history"]))
+        except Exception:  # an unreadable entry (an interrupted write) is computed again
+            pass
+    result = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{id(result)}")
+    torch.save(
+        {"images": result.images, "value": result.value, "history": result.history, "key": spec},
+        tmp,
+    )
+    tmp.replace(path)
+    return result
