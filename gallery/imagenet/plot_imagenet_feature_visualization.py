@@ -11,6 +11,9 @@ stages of EfficientNet-Lite0, with :mod:`layerwise.optvis` unchanged from
 each the crops of the bundled photographs that excite the same unit most. Then it measures
 what the pictures suggest: do the made images beat every photograph at exciting their unit, do
 their patterns grow with depth, and what changes from stage to stage if not their size?
+
+:Predict first: An image made to excite one unit: does it beat every real photograph at that, and
+   does its pattern get larger, or only more structured, in later stages?
 """
 
 # %%
