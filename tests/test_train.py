@@ -107,3 +107,38 @@ def test_history_records_which_epochs_were_tested(digits):
     cached = train.fit(CONFIG, digits, schedule, verbose=False)
     assert cached.from_cache and cached.history == result.history
     assert all(isinstance(e, int) for e in cached.history["test_epoch"])
+
+
+def test_the_code_fingerprint_covers_subpackages_of_the_training_code_only(tmp_path):
+    """A model's key changes with the code that trains it, module or package, and not with the
+    code of a dataset: the data count through their own fingerprint (their tensors)."""
+    import shutil
+    from pathlib import Path
+
+    library = tmp_path / "layerwise"
+    shutil.copytree(Path(train.__file__).parent, library)
+    assert train._code_fingerprint(library) == train._code_fingerprint()
+    for package in ("models", "data"):  # both as packages, the way a split would leave them
+        (library / package).mkdir(exist_ok=True)
+        if (library / f"{package}.py").exists():
+            (library / f"{package}.py").rename(library / package / "__init__.py")
+    (library / "models" / "mlp.py").write_text("WIDTH = 64\n")
+    (library / "data" / "sounds.py").write_text("RATE = 4000\n")
+    before = train._code_fingerprint(library)
+
+    (library / "data" / "sounds.py").write_text("RATE = 8000\n")
+    assert train._code_fingerprint(library) == before
+    (library / "models" / "mlp.py").write_text("WIDTH = 128\n")
+    assert train._code_fingerprint(library) != before
+
+
+def test_a_models_key_changes_with_its_own_data_only(digits):
+    """Editing one dataset's generator retrains the models trained on it, and no other."""
+    device = torch.device("cpu")
+    key = train._cache_key(CONFIG, digits, SCHEDULE, 0, None, (), device)
+    same = data.Dataset(**{**vars(digits), "_fingerprint": None})
+    assert train._cache_key(CONFIG, same, SCHEDULE, 0, None, (), device) == key
+    changed = data.Dataset(
+        **{**vars(digits), "x_train": digits.x_train + 1e-3, "_fingerprint": None}
+    )
+    assert train._cache_key(CONFIG, changed, SCHEDULE, 0, None, (), device) != key
