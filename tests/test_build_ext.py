@@ -20,7 +20,13 @@ def test_imports_are_followed_through_the_library(tmp_path):
     ex = write(tmp_path / "plot_a.py", "from layerwise import filters\nimport torch\n")
     assert layerwise_build.dependencies(ex) == ["__init__", "filters"]
     ex = write(tmp_path / "plot_b.py", "from layerwise.train import fit\n")
-    assert layerwise_build.dependencies(ex) == ["__init__", "data", "runtime", "train"]
+    assert layerwise_build.dependencies(ex) == [
+        "__init__",
+        "data",
+        "data.dataset",
+        "runtime",
+        "train",
+    ]
     ex = write(tmp_path / "plot_c.py", "import layerwise\n")
     assert set(layerwise_build.dependencies(ex)) == set(layerwise_build.library_modules())
 
