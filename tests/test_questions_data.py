@@ -2,8 +2,9 @@
 
 import pytest
 import torch
+from torch import nn
 
-from layerwise import data, models, train
+from layerwise import data, features, models, train
 
 
 def test_four_clusters_are_four_quadrants():
@@ -84,7 +85,7 @@ def test_a_1d_cnn_trains_on_sounds():
     config = models.CNN1dConfig(num_classes=ds.num_classes, widths=(8, 16), kernel_sizes=(15, 9))
     model = config.build()
     assert [n for n, _ in model.named_children()][:4] == ["conv1", "bn1", "relu1", "pool1"]
-    assert models.conv_layer_names(model) == ["conv1", "conv2"]
+    assert features.layer_names(model, nn.Conv1d) == ["conv1", "conv2"]
     result = train.fit(config, ds, train.TrainConfig(epochs=2, batch_size=64), verbose=False)
     assert result.model(ds.x_test[:4]).shape == (4, ds.num_classes)
     assert len(result.history["test_acc"]) == 2

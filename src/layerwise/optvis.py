@@ -29,6 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import features
+
 __all__ = [
     "COLOR_CORRELATION",
     "Image",
@@ -297,31 +299,6 @@ class RenderResult:
     history: list[float] = field(default_factory=list)
 
 
-class _Recorder:
-    """Forward hooks that keep the outputs of named layers."""
-
-    def __init__(self, model: nn.Module, layers: Sequence[str]):
-        modules = dict(model.named_modules())
-        unknown = [name for name in layers if name not in modules or not name]
-        if unknown:
-            raise ValueError(
-                f"{', '.join(map(repr, unknown))} not in the model; its layers are "
-                f"{', '.join(n for n in modules if n)}."
-            )
-        self.outputs: dict[str, torch.Tensor] = {}
-        self.handles = [modules[name].register_forward_hook(self._hook(name)) for name in layers]
-
-    def _hook(self, name):
-        def hook(module, inputs, output):
-            self.outputs[name] = output
-
-        return hook
-
-    def close(self):
-        for h in self.handles:
-            h.remove()
-
-
 def render(
     model: nn.Module,
     objective: Objective,
@@ -369,16 +346,15 @@ def render(
     dev = next(model.parameters()).device
     was_training = model.training
     model.eval()
-    recorder = _Recorder(model, objective.layers)
     opt = torch.optim.Adam(image.params, lr=lr)
     history = []
     try:
+        outputs = features.layer_outputs(model, objective.layers)
         for _ in range(steps):
             x = image()
             if transform is not None:
                 x = transform(x, generator)
-            model(preprocess(x.to(dev)))
-            value = objective(recorder.outputs)
+            value = objective(outputs(preprocess(x.to(dev))))
             grads = torch.autograd.grad(-value, image.params)
             for p, g in zip(image.params, grads, strict=True):
                 p.grad = g
@@ -386,9 +362,7 @@ def render(
             history.append(value.item())
         with torch.no_grad():
             final = image()
-            model(preprocess(final.to(dev)))
-            value = objective(recorder.outputs).item()
+            value = objective(outputs(preprocess(final.to(dev)))).item()
     finally:
-        recorder.close()
         model.train(was_training)
     return RenderResult(images=final.detach(), value=value, history=history)

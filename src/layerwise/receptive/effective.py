@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .. import features
 from .analytic import _pair
-from .gradient import _layer_output
 
 
 def _in_channels(model: nn.Module) -> int:
@@ -100,7 +100,7 @@ def effective_receptive_field(
         net.eval()
         dev = next(net.parameters()).device
         x = inputs[list(group)].to(dev).clone().requires_grad_(True)
-        out = _layer_output(net, layer)(x)
+        out = features.layer_outputs(net, [layer])(x)[layer]
         if out.dim() != 4:
             raise ValueError(f"layer {layer!r} has no spatial map (its output is {out.dim()}-D).")
         h, w = out.shape[2:]

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import features
 from .analytic import _POINTWISE_MODULES, ReceptiveField, _pair, _pool_geometry, _window_count
 
 
@@ -92,36 +93,14 @@ def _probe(module: nn.Module, dtype) -> nn.Module:
     return clone
 
 
+#: Layers of the probe that the tracer keeps whole.
+_PROBE_LAYERS = (_SumPool, _ChannelSumConv, _ChannelSum)
+
+
 def _layer_output(model: nn.Module, layer: str) -> Callable:
     """A function from input to the output of ``layer`` (a module's first call, or any node)."""
-    modules = dict(model.named_modules())
-    if layer in modules and layer:
-        target = modules[layer]
-
-        def run(x):
-            captured = []
-            handle = target.register_forward_hook(lambda m, a, o: captured.append(o))
-            try:
-                model(x)
-            finally:
-                handle.remove()
-            return captured[0]  # the unsuffixed name is the first call, as in torch.fx
-
-        return run
-    from torchvision.models.feature_extraction import create_feature_extractor
-
-    try:
-        extractor = create_feature_extractor(
-            model,
-            return_nodes={layer: "out"},
-            tracer_kwargs={"leaf_modules": [_SumPool, _ChannelSumConv, _ChannelSum]},
-        )
-    except Exception as err:  # noqa: BLE001 - torch.fx raises many kinds of errors
-        raise ValueError(
-            f"{layer!r} is not a module of the model and the model cannot be traced to find it "
-            f"({type(err).__name__}); see receptive_field(model) for the names."
-        ) from err
-    return lambda x: extractor(x)["out"]
+    outputs = features.layer_outputs(model, [layer], leaf_modules=_PROBE_LAYERS)
+    return lambda x: outputs(x)[layer]
 
 
 def gradient_receptive_field(
