@@ -1,5 +1,3 @@
-import math
-
 import numpy as np
 import pytest
 import torch
@@ -124,4 +122,12 @@ def test_load_names_the_offline_alternatives(tmp_path):
 def test_dataset_repr_is_readable():
     d = data.digits()
     assert "1257 train / 540 test images of 1x8x8, 10 classes" in repr(d)
-    assert math.isclose(d.std.item(), d.std.item())
+
+
+def test_training_images_are_standardised_per_channel_and_denormalize_undoes_it(patches):
+    x = patches.x_train
+    assert torch.allclose(x.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-4)
+    assert torch.allclose(x.std(dim=(0, 2, 3)), torch.ones(3), atol=1e-4)
+    pixels = patches.denormalize(x[:8])
+    assert pixels.min() >= 0 and pixels.max() <= 1 and pixels.std() > 0.05
+    assert torch.allclose(patches.normalize(pixels), x[:8], atol=1e-5)
