@@ -15,7 +15,7 @@ from layerwise.receptive import (
 
 
 def test_two_small_filters_see_six_pixels():
-    """The example of the issue: a 3x3 filter followed by a 4x4 one sees 6x6 input pixels."""
+    """Two filters in a row, 3x3 then 4x4: each unit sees 3 + 4 - 1 = 6 input pixels a side."""
     net = nn.Sequential(nn.Conv2d(1, 1, 3), nn.Conv2d(1, 1, 4))
     rf = receptive_field(net, (10, 12))
     assert rf["0"] == ReceptiveField((3, 3), (1, 1), (1.0, 1.0), (8, 10))
