@@ -65,7 +65,8 @@ def test_editing_a_module_of_a_subpackage_reruns_only_the_pages_that_use_it(tmp_
     write(
         library / "data" / "__init__.py",
         "from .dataset import Dataset\nfrom .photos import photo_patches\n"
-        "from .sounds import WORDS, spoken_words\n",
+        "from . import sounds as _sounds\nfrom .sounds import spoken_words\n"
+        "#: documented here\nWORDS = _sounds.WORDS\n",
     )
     write(library / "data" / "dataset.py", "class Dataset: ...\n")
     write(

@@ -149,7 +149,20 @@ def _expand(ref: Reference, modules: dict[str, Path]) -> list[Reference] | None:
                     single = ast.ImportFrom(node.module, [ast.alias(alias.name)], node.level)
                     found = _references(ast.unparse(single), module, modules) or []
                     return [(m, n or None) for m, n in found]
-    return _references(source, module, modules)  # defined in the ``__init__`` itself
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == name for t in node.targets
+        ):  # ``PHOTOS = _photos.PHOTOS``: what the value reads, through the imports it uses
+            reads = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
+            imports = [
+                ast.ImportFrom(i.module, [ast.alias(a.name, a.asname)], i.level)
+                for i in ast.walk(ast.parse(source))
+                if isinstance(i, ast.ImportFrom)
+                for a in i.names
+                if (a.asname or a.name) in reads
+            ]
+            statements = "\n".join(ast.unparse(n) for n in [*imports, node])
+            return _references(statements, module, modules)
+    return _references(source, module, modules)  # defined in the ``__init__`` otherwise
 
 
 def dependencies(example: Path) -> list[str]:

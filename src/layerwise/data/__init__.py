@@ -25,12 +25,31 @@ One module per kind of data: :mod:`~layerwise.data.dataset` (the container),
 ``catalogue`` (:func:`load`); the names are all available from ``layerwise.data``.
 """
 
+from . import drawings as _drawings
+from . import photos as _photos
+from . import sounds as _sounds
 from .catalogue import load
 from .dataset import Dataset, permute_pixels, pixel_permutation
-from .drawings import SHAPE_CLASSES, shapes
-from .photos import PHOTOS, photo, photo_patches
-from .sounds import TONES, WORDS, spoken_words
+from .drawings import shapes
+from .photos import photo, photo_patches
+from .sounds import spoken_words
 from .toy import digits, four_clusters, mnist1d
+
+#: The bundled photographs used by :func:`photo_patches`, one class each: eight colour photos and
+#: four grey-scale ones (three textures and the cameraman), which only shape, not colour, tells
+#: apart.
+PHOTOS = _photos.PHOTOS
+#: Class names of :func:`shapes`, in label order.
+SHAPE_CLASSES = _drawings.SHAPE_CLASSES
+#: Elementary sounds of :func:`spoken_words`: three steady tones and two chirps.
+TONES = _sounds.TONES
+#: "Words" of :func:`spoken_words`: four sounds each, in pairs. The two words of a pair use the
+#: same tones (three of one, one of another) and, counting the silence around the word, the
+#: same pairs of neighbouring sounds: ``low low high low`` and ``low high low low`` both hold
+#: low-low, low-high and high-low once. Only a stretch of three sounds in a row (low-low-high
+#: against high-low-low) tells them apart. Different pairs use different tones, so *which
+#: tones occur* names the pair and needs no order at all.
+WORDS = _sounds.WORDS
 
 __all__ = [
     "PHOTOS",

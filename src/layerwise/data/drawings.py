@@ -37,7 +37,7 @@ _TEMPLATES = {
     "arc": (_arc(0, math.pi, 10), {"curve"}),
     "bars": ([(-0.85, -0.45, 0.85, -0.45), (-0.85, 0.45, 0.85, 0.45)], set()),
 }
-#: Class names of :func:`shapes`, in label order.
+# Public, and documented, as layerwise.data.SHAPE_CLASSES.
 SHAPE_CLASSES = tuple(_TEMPLATES)
 # Small clutter drawn beside the object, so that parts are not a function of the class.
 _DISTRACTORS = {

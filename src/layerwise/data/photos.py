@@ -8,9 +8,7 @@ import torch
 
 from .dataset import Dataset, standardised
 
-#: The bundled photographs used by :func:`photo_patches`, one class each: eight colour photos and
-#: four grey-scale ones (three textures and the cameraman), which only shape, not colour, tells
-#: apart.
+# Public, and documented, as layerwise.data.PHOTOS.
 PHOTOS = (
     "astronaut",
     "chelsea",

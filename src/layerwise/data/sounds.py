@@ -8,7 +8,7 @@ import torch
 
 from .dataset import Dataset, standardised
 
-#: Elementary sounds of :func:`spoken_words`: three steady tones and two chirps.
+# Public, and documented, as layerwise.data.TONES.
 TONES = ("low", "mid", "high", "rising", "falling")
 _TONE_HZ = {
     "low": (300, 300),
@@ -17,12 +17,7 @@ _TONE_HZ = {
     "rising": (300, 1200),
     "falling": (1200, 300),
 }
-#: "Words" of :func:`spoken_words`: four sounds each, in pairs. The two words of a pair use the
-#: same tones (three of one, one of another) and, counting the silence around the word, the
-#: same pairs of neighbouring sounds: ``low low high low`` and ``low high low low`` both hold
-#: low-low, low-high and high-low once. Only a stretch of three sounds in a row (low-low-high
-#: against high-low-low) tells them apart. Different pairs use different tones, so *which
-#: tones occur* names the pair and needs no order at all.
+# Public, and documented, as layerwise.data.WORDS.
 WORDS = {
     "LLHL": ("low", "low", "high", "low"),
     "LHLL": ("low", "high", "low", "low"),
