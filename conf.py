@@ -95,6 +95,7 @@ layerwise_chapters = {
         "plot_imagenet_faces.py",
         "plot_imagenet_transfer.py",
         "plot_imagenet_gradcam.py",
+        "plot_imagenet_small_vs_big.py",
     ],
 }
 CHAPTERS = list(layerwise_chapters)
@@ -124,7 +125,9 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     "show_memory": False,
     "min_reported_time": 0,
-    "matplotlib_animations": False,
+    # Animations as inline JavaScript and frames (no video codec needed); the build extension
+    # removes the icon stylesheet that matplotlib links from a CDN (the theme has the icons).
+    "matplotlib_animations": (True, "jshtml"),
     "image_srcset": ["2x"],
     "thumbnail_size": (400, 280),
     "default_thumb_file": None,

@@ -124,6 +124,20 @@ def docs_live(session: nox.Session) -> None:
 
 
 @nox.session
+def cache(session: nox.Session) -> None:
+    """Train one chapter's networks into the model cache: ``nox -s cache -- CHAPTER``.
+
+    ``-- --list`` prints the chapters; the hosted workflow runs one job per chapter and builds
+    the site from the merged caches. See docs/_ext/fill_cache.py.
+    """
+    install(session, "docs")
+    session.run(
+        "python", str(ROOT / "docs" / "_ext" / "fill_cache.py"), *session.posargs,
+        env={"LAYERWISE_CACHE": os.environ.get("LAYERWISE_CACHE", str(BUILD / "model-cache"))},
+    )  # fmt: skip
+
+
+@nox.session
 def publish(session: nox.Session) -> None:
     """Assemble the versioned site in build/site: ``nox -s publish -- [--base-url URL] dev 0.1.0``.
 

@@ -122,6 +122,21 @@ def test_cdn_tags_are_stripped_from_timing_pages():
     assert source[0].strip() == "keep me"
 
 
+def test_the_animation_players_icon_stylesheet_is_stripped_from_gallery_pages():
+    from matplotlib import animation
+    from matplotlib import pyplot as plt
+
+    fig, ax = plt.subplots()
+    line = ax.plot([0, 1], [0, 0])[0]
+    anim = animation.FuncAnimation(fig, lambda i: line.set_ydata([i, i]), frames=2)
+    html = anim.to_jshtml()  # what Sphinx-Gallery embeds for an animation
+    plt.close(fig)
+    assert "https://" in html  # matplotlib links its icons from a CDN ...
+    page = layerwise_build.strip_cdn("auto_examples/ch/plot_x", ".. raw:: html\n\n" + html)
+    assert "https://" not in page  # ... and the page the site serves does not
+    assert "anim" in page and "<button" in page  # the player itself stays
+
+
 def test_gallery_jobs_reads_the_environment(monkeypatch):
     monkeypatch.delenv("LAYERWISE_GALLERY_JOBS", raising=False)
     assert layerwise_build.gallery_jobs() == 1
@@ -191,6 +206,9 @@ A page with a claim
 ===================
 
 It measures something.
+
+:Predict first: Is the effect
+   positive?
 """
 
 from layerwise import stats
@@ -256,6 +274,13 @@ def test_a_claim_that_holds_is_shown_at_the_top_of_its_page_and_in_the_claims_ta
     page = (docs / "_html" / "auto_examples" / "chapter" / "plot_claim.html").read_text()
     box = page[page.index("layerwise-answer") : page.index("It measures something")]
     assert "The effect is positive" in box and "0.310 ± 0.020 (n=5)" in box and "holds" in box
+    # The page's question opens a folded block that holds the answer box; the field itself is
+    # not shown a second time.
+    question = '<details class="layerwise-predict"><summary><strong>Predict first:</strong> '
+    assert page.count(question + "Is the effect positive?") == 1
+    assert page.index(question) < page.index("layerwise-answer") < page.index("</details>")
+    assert page.index("</details>") < page.index("It measures something")
+    assert "Predict first:</" not in page.replace(question, "")
     home = (docs / "_html" / "index.html").read_text()  # a page citing the claim by its page
     assert 'href="auto_examples/chapter/plot_claim.html"' in home
     assert "The effect is positive" in home and "(measured 0.310 ± 0.020 (n=5); holds)" in home

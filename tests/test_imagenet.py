@@ -156,3 +156,16 @@ def test_pooled_features_are_cached(tmp_path, monkeypatch, model):
     torch.testing.assert_close(first, direct)
     assert len(list(tmp_path.rglob("imagenet-features-*.pt"))) == 1
     torch.testing.assert_close(imagenet.pooled_features(images, 64), first)
+
+
+def test_inputs_resize_grey_and_colour_images():
+    grey = torch.zeros(2, 1, 32, 32)
+    grey[0, :, :, 16:] = 1.0
+    x = imagenet.inputs(grey, 64)
+    assert x.shape == (2, 3, 64, 64)
+    torch.testing.assert_close(x[:, 0], x[:, 1])  # grey repeated in every channel
+    assert x[0, 0, 0, 0].item() == pytest.approx(-127 / 128)  # black
+    assert x[0, 0, 0, -1].item() == pytest.approx(128 / 128)  # white
+    assert imagenet.inputs(torch.rand(3, 3, 32, 32), 96).shape == (3, 3, 96, 96)
+    with pytest.raises(ValueError):
+        imagenet.inputs(torch.rand(3, 2, 32, 32), 64)

@@ -1,3 +1,5 @@
+import matplotlib.pyplot as plt
+import pytest
 import torch
 
 from layerwise import plot
@@ -74,3 +76,24 @@ def test_to_image_puts_channels_last_and_undoes_the_standardisation():
     assert plot.to_image(torch.rand(2, 3, 5, 6)).shape == (2, 5, 6, 3)
     assert plot.to_image(torch.rand(1, 5, 6)).shape == (5, 6)
     assert plot.to_image(torch.full((3, 2, 2), 7.0)).max() == 1.0
+
+
+def test_architecture_draws_one_labelled_box_per_output_shrinking_with_the_map():
+    shapes = [(3, 256, 384), (32, 64, 96), (64, 16, 24), (128, 4, 6), (12, 1, 1)]
+    names = ["input", "pool1", "pool2", "pool3", "fc"]
+    ax = plot.architecture(shapes, names)
+    faces = ax.patches
+    assert len(faces) == 3 * len(shapes)  # front, top and side of every box
+    fronts = [faces[3 * i].get_xy() for i in range(len(shapes))]
+    heights = [f[:, 1].max() - f[:, 1].min() for f in fronts]
+    thickness = [f[:, 0].max() - f[:, 0].min() for f in fronts]
+    assert heights == sorted(heights, reverse=True)  # smaller maps, shorter boxes
+    assert thickness[3] > thickness[2] > thickness[1] > thickness[0]  # more channels, thicker
+    labels = [t.get_text() for t in ax.texts]
+    assert labels[1] == "pool1\n32×64×96" and labels[-1] == "fc\n12×1×1"
+    plt.close(ax.figure)
+
+
+def test_architecture_needs_a_name_per_shape():
+    with pytest.raises(ValueError, match="2 shapes but 1 names"):
+        plot.architecture([(3, 8, 8), (4, 4, 4)], ["input"])

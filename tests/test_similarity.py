@@ -154,3 +154,57 @@ def test_probe_layers_ridge_solver_agrees_with_logistic():
     assert abs(ridge.test_accuracy - logistic.test_accuracy) < 0.05
     with pytest.raises(ValueError, match="solver"):
         probe_layers(model, x[:300], x[300:], ["input"], labels, solver="svm")
+
+
+def test_ridge_probe_with_more_features_than_rows_matches_the_primal_solution():
+    from layerwise.similarity import _Ridge
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(90, 200, generator=g, dtype=torch.float64)
+    y = (x[:, :3].sum(1) > 0).long() + (x[:, 3] > 1).long()
+    ridge = _Ridge(x[:60], x[60:], alpha=0.1)
+    assert ridge.dual
+    result = ridge.result(y[:60], y[60:])
+    # The primal system, solved directly on the same standardised features.
+    xtr, xte = ridge.xtr, ridge.xte
+    targets = torch.nn.functional.one_hot(y[:60], 3).double()
+    offset = targets.mean(0)
+    gram = xtr.T @ xtr + 0.1 * 60 * torch.eye(200, dtype=torch.float64)
+    weight = torch.linalg.solve(gram, xtr.T @ (targets - offset))
+    expected = ((xte @ weight + offset).argmax(1) == y[60:]).double().mean().item()
+    assert result.test_accuracy == pytest.approx(expected)
+    assert result.train_accuracy == pytest.approx(1.0)
+
+
+def test_cka_matrix_equals_pairwise_cka():
+    from layerwise.similarity import cka, cka_matrix
+
+    g = torch.Generator().manual_seed(1)
+    xs = [torch.randn(40, k, generator=g) for k in (3, 20)]
+    ys = [xs[0] @ torch.randn(3, 5, generator=g), torch.randn(40, 2, 4, generator=g)]
+    for debiased in (False, True):
+        m = cka_matrix(xs, ys, debiased=debiased)
+        assert m.shape == (2, 2)
+        for i, x in enumerate(xs):
+            for j, y in enumerate(ys):
+                assert m[i, j] == pytest.approx(cka(x, y, debiased=debiased))
+    with pytest.raises(ValueError):
+        cka_matrix(xs, [torch.randn(30, 3)])
+
+
+def test_probe_layers_does_not_depend_on_the_batch_size():
+    from torch import nn
+
+    from layerwise.similarity import probe_layers
+
+    torch.manual_seed(0)
+    x = torch.randn(120, 2, 8)
+    y = (x[:, 0].mean(1) > 0).long()
+    model = nn.Sequential()
+    model.add_module("conv", nn.Conv1d(2, 4, 3))
+    labels = {"sign": (y[:80], y[80:])}
+    rows = [
+        probe_layers(model, x[:80], x[80:], ["conv"], labels, solver="ridge", batch_size=b)[0]
+        for b in (7, 1024)
+    ]
+    assert rows[0] == rows[1]

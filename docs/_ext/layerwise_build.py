@@ -28,6 +28,7 @@ from __future__ import annotations
 import ast
 import gc
 import hashlib
+import html
 import json
 import os
 import re
@@ -413,6 +414,31 @@ def answer_box(claims: list[dict]) -> str:
 
 
 _TITLE = re.compile(r"^(?P<title>[^\n]+)\n(?P<rule>[=]{3,})\n", flags=re.MULTILINE)
+# A page's question for the reader, one field in its docstring: ":Predict first: Will ...?"
+# (continuation lines indented). It stays in the downloaded script and notebook as a prompt.
+_PREDICT = re.compile(r"^:Predict first:[ ]*(?P<q>\S.*\n(?:[ ]+\S.*\n)*)", flags=re.MULTILINE)
+
+
+def predict_first(source: str) -> tuple[str | None, str]:
+    """The page's "Predict first" question (or None) and its source without that field."""
+    match = _PREDICT.search(source)
+    if not match:
+        return None, source
+    question = " ".join(match.group("q").split())
+    return question, source[: match.start()] + source[match.end() :]
+
+
+def predict_block(question: str, box: str) -> str:
+    """The answer box folded under the page's question: the reader guesses, then opens it."""
+    summary = html.escape(question)
+    return (
+        ".. raw:: html\n\n"
+        f'   <details class="layerwise-predict"><summary><strong>Predict first:</strong> '
+        f"{summary} <em>Then open this for what the build measured.</em></summary>\n\n"
+        f"{box}\n"
+        ".. raw:: html\n\n"
+        "   </details>\n\n"
+    )
 
 
 def _insert_answer_box(app, docname, source):
@@ -420,12 +446,16 @@ def _insert_answer_box(app, docname, source):
     if len(parts) != 3 or parts[0] != "auto_examples" or not parts[2].startswith("plot_"):
         return
     claims = page_claims(Path(app.srcdir), {parts[1]: [parts[2] + ".py"]})[parts[1], parts[2]]
+    question, text = predict_first(source[0])
     if not claims:
+        source[0] = text
         return
-    match = _TITLE.search(source[0])
+    match = _TITLE.search(text)
     if match:
         end = match.end()
-        source[0] = source[0][:end] + "\n" + answer_box(claims) + source[0][end:]
+        box = answer_box(claims)
+        block = predict_block(question, box) if question else box
+        source[0] = text[:end] + "\n" + block + text[end:]
 
 
 def claims_table(claims: dict[tuple[str, str], list]) -> str:
@@ -574,11 +604,24 @@ _DATATABLE_INIT = re.compile(
 )
 
 
+# matplotlib's animation player links Font Awesome from a CDN, over two lines; the theme
+# serves the same icons itself.
+_ANIMATION_ICONS = re.compile(
+    r"<link rel=\"stylesheet\"\s+href=\"https?://[^\"]+font-awesome[^\"]*\">"
+)
+
+
+def strip_cdn(docname: str, text: str) -> str:
+    """A page's source without the tags that would load files from other hosts: Sphinx-Gallery's
+    table scripts on the execution-time pages, matplotlib's icon stylesheet on animations."""
+    if docname.endswith("sg_execution_times"):
+        text = "\n".join(line for line in text.splitlines() if not _CDN_TAG.match(line))
+        return _DATATABLE_INIT.sub("", text)
+    return _ANIMATION_ICONS.sub("", text)
+
+
 def _strip_cdn(app, docname, source):
-    if not docname.endswith("sg_execution_times"):
-        return
-    text = "\n".join(line for line in source[0].splitlines() if not _CDN_TAG.match(line))
-    source[0] = _DATATABLE_INIT.sub("", text)
+    source[0] = strip_cdn(docname, source[0])
 
 
 def write_site_root(folder: Path, wheel: Path, switcher: str) -> None:

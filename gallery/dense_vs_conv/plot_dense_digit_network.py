@@ -8,6 +8,9 @@ loops and lines. Does it? We train that network over several seeds, next to its 
 controls and a small CNN, and measure two things: what the first layer's weights look like
 (local strokes or global blobs) and which hidden layer makes stroke-level and shape-level
 properties of a digit linearly readable.
+
+:Predict first: Does the popular 784-16-16-10 digit network learn strokes in its first hidden
+   layer and loops in its second?
 """
 
 # %%
@@ -49,7 +52,7 @@ dense = models.MLPConfig(in_features=28 * 28, hidden=(16, 16), num_classes=10)
 cnn = models.CNNConfig(
     in_channels=1, num_classes=10, widths=(8, 16), kernel_sizes=(5, 3), strides=(2, 1)
 )
-seeds = runtime.seeds()
+seeds = runtime.seeds(15)  # the layer-1 vs layer-2 differences are a few points: 15 seeds
 nets = {
     "dense 784-16-16-10": (dense, ["act1", "act2"], runtime.pick(quick=3, default=30, full=60)),
     "CNN 8-16": (cnn, ["pool1", "pool2"], runtime.pick(quick=2, default=10, full=30)),
@@ -162,10 +165,12 @@ loop_gain = stats.paired(
     acc["dense 784-16-16-10", "trained"][:, 1, 1], acc["dense 784-16-16-10", "trained"][:, 0, 1]
 )
 stats.claim(
-    "In the trained dense network, the closed-loop label is more readable from hidden layer 2 "
-    "than from hidden layer 1 (probe accuracy, paired by seed)",
+    "In the trained dense network, the closed-loop label is barely more readable from hidden "
+    "layer 2 than from hidden layer 1: the difference in probe accuracy lies within 5 points "
+    "(paired by seed)",
     loop_gain,
-    above=0,
+    above=-0.05,
+    below=0.05,
 )
 
 # %%
@@ -175,11 +180,12 @@ stats.claim(
 # become local stroke detectors: training gathers more of a unit's weight into one region than its
 # random start had, but most of it stays spread over the digit, in the large positive and negative
 # blobs of the weight images above (a few units even keep the look of their random start). The
-# closed-loop property is a little more readable from the second hidden layer than from the first,
-# the direction the video describes, but the gain is a few points, and the first hidden layer
-# already reads it well above chance. The stroke-level label (where the ink is) goes the other
-# way, in trained and untrained networks alike: it is best read from the first layer and partly
-# lost in the second, which keeps only what the digit classes need. The small CNN, whose units are
-# local by construction, reads the loop label equally well from both layers (the printed
-# differences). So "edges, then loops" is not what this dense network learns; what it learns is a
-# set of global templates that the second layer recombines into the classes.
+# closed-loop property, the "loops" of the video, is barely more readable from the second hidden
+# layer than from the first: the difference is under five points of probe accuracy (the last
+# claim), and the first hidden layer already reads it well above chance. The stroke-level label
+# (where the ink is) goes the other way, in trained and untrained networks alike: it is best read
+# from the first layer and partly lost in the second, which keeps only what the digit classes
+# need. The small CNN, whose units are local by construction, reads the loop label equally well
+# from both layers (the printed differences). So "edges, then loops" is not what this dense
+# network learns; what it learns is a set of global templates that the second layer recombines
+# into the classes.

@@ -8,6 +8,9 @@ convolutional layer, on the other hand, only ever combines neighbours. Shuffle t
 every image with one fixed permutation: a dense network loses nothing it could use, a CNN
 loses its neighbourhoods. We test that on MNIST-1D, then draw what the units of the course's
 400-25-15-10 dense network look at on 20x20 digits.
+
+:Predict first: Shuffle the positions of every signal in the same fixed way: which network loses
+   accuracy, the CNN, the dense network, or both?
 """
 
 # %%
@@ -17,9 +20,9 @@ loses its neighbourhoods. We test that on MNIST-1D, then draw what the units of 
 # 1-D signals of 40 values, shifted, scaled, sheared and noised, 4,000 for training and 1,000
 # for testing. Its authors report about 94 % test accuracy for a small 1-D CNN and 56 % after a
 # fixed shuffle of the 40 positions, and about 68 % for an MLP either way. We use the same kind
-# of networks: a 1-D CNN with three layers of 25 filters of width 5, and an MLP with two hidden
-# layers of 100 units. Each is trained from the same seeds on the original and on the shuffled
-# signals, so the comparison is paired seed by seed.
+# of networks: a 1-D CNN with three layers of 25 :term:`filters <filter>` of width 5, and an MLP
+# with two hidden layers of 100 units. Each is trained from the same seeds on the original and on
+# the shuffled signals, so the comparison is paired seed by seed.
 import matplotlib.pyplot as plt
 import numpy as np
 

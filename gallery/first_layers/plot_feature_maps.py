@@ -2,20 +2,24 @@
 What every layer computes for one photograph
 ============================================
 
-A filter is only half of the story: what a layer *outputs* for an image is a stack of feature
-maps, one per filter, each saying where in the image that filter's pattern occurs. This page
-runs the network trained in :ref:`sphx_glr_auto_examples_first_layers_plot_first_layer_filters.py`
-on a whole photograph and shows the maps of every layer: the image shrinks and the number of
-channels grows as we go deeper.
+A :term:`filter` is only half of the story: what a layer *outputs* for an image is a stack of
+feature maps, one per filter, each saying where in the image that filter's pattern occurs. This
+page runs the network trained in
+:ref:`sphx_glr_auto_examples_first_layers_plot_first_layer_filters.py` on a whole photograph and
+shows the maps of every layer: the image shrinks and the number of :term:`channels <channel>` grows
+as we go deeper.
+
+:Predict first: Deeper in a CNN, does each position describe more of the photograph, and does
+   training make those descriptions more informative?
 """
 
 # %%
 # The network and the photograph
 # -------------------------------
 # The same data, configuration and seed as on the previous page, so :func:`layerwise.train.fit`
-# finds the trained network in the model cache instead of training it again. The network was
-# trained on 32x32 patches, but a convolutional network does not care about the input size up to
-# its global pooling layer, so it can look at a whole 256x256 photograph.
+# finds the trained network in the :term:`model cache` instead of training it again. The network
+# was trained on 32x32 patches, but a convolutional network does not care about the input size up
+# to its global :term:`pooling` layer, so it can look at a whole 256x256 photograph.
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -56,7 +60,7 @@ for name in layers:
 fig = plt.figure(figsize=(11, 7.2), layout="constrained")
 rows = fig.subfigures(len(layers) + 1, 1, height_ratios=[1.4] + [1] * len(layers))
 ax = rows[0].subplots()
-ax.imshow(pixels[0].permute(1, 2, 0).numpy())
+ax.imshow(plot.to_image(pixels[0]))
 ax.set_title(f"input: 3 channels of {pixels.shape[2]} x {pixels.shape[3]}", fontsize=10)
 ax.set_axis_off()
 for row, name in zip(rows[1:], layers, strict=True):
@@ -68,20 +72,21 @@ plt.show()
 # %%
 # The shape of the computation
 # ----------------------------
-# Each block halves the height and width (the stride of the first convolution halves it once
-# more) and doubles the number of channels. The network trades *where* for *what*: fewer,
+# Each block halves the height and width (the :term:`stride` of the first convolution halves it
+# once more) and doubles the number of channels. The network trades *where* for *what*: fewer,
 # coarser positions, each described by more features.
-shapes = [(3, *pixels.shape[2:])] + [tuple(maps[n].shape[1:]) for n in layers]
+# :func:`layerwise.plot.architecture` draws every block's output as a box: its face as tall as
+# the map is high, its depth as long as the map is wide, its thickness growing with the number of
+# channels, followed by the classifier.
+steps = ["relu1", "pool1", "relu2", "pool2", "relu3", "pool3", "gap", "fc"]
+every = features.extract(model, x, steps)
+shapes = [(3, *pixels.shape[2:])] + [tuple(every[n].shape[1:]) for n in layers]
+drawn = [(3, *pixels.shape[2:])] + [
+    (a.shape[1], *(a.shape[2:] if a.dim() == 4 else (1, 1))) for a in every.values()
+]
 names = ["input", *layers]
-fig, ax1 = plt.subplots(figsize=(6.4, 3.2), layout="constrained")
-ax1.plot(names, [h * w for _, h, w in shapes], "o-", color="C0")
-ax1.set_yscale("log")
-ax1.set_ylabel("positions (height x width)", color="C0")
-ax2 = ax1.twinx()
-ax2.plot(names, [c for c, _, _ in shapes], "s--", color="C1")
-ax2.set_yscale("log", base=2)
-ax2.set_ylabel("channels", color="C1")
-ax1.set_title("Spatial size shrinks while channel count grows")
+ax = plot.architecture(drawn, ["input", *steps])
+ax.set_title("The photo CNN on one photograph: maps shrink in space while channels grow")
 plt.show()
 
 for name, (c, h, w) in zip(names, shapes, strict=True):
@@ -100,10 +105,10 @@ stats.claim(
 # ---------------------------
 # A map that no longer looks like the photograph may still say a lot about it. We average
 # each layer's maps over all positions, so only *which* channels respond is left, and ask a
-# linear probe (:func:`layerwise.similarity.probe_layers`) which of the twelve photographs a
-# test patch comes from. The control is the same network untrained, from the same five seeds:
-# random filters also keep information about their input, so the question is what training
-# adds at each depth.
+# :term:`linear probe` (:func:`layerwise.similarity.probe_layers`) which of the twelve photographs
+# a test patch comes from. The control is the same network untrained, from the same five seeds:
+# random filters also keep information about their input, so the question is what training adds at
+# each depth.
 seeds = runtime.seeds()
 probe_set = patches.subset(runtime.pick(quick=300, default=2000, full=6000))  # class-balanced
 labels = {"photograph": (probe_set.y_train, patches.y_test)}

@@ -2,11 +2,14 @@
 From random noise to edge detectors
 ===================================
 
-A convolutional network's first layer is a set of small filters, and training starts them as
-random numbers. Does gradient descent really turn them into edge and colour detectors, as the
-textbooks show for AlexNet? Here a small CNN learns to tell which of twelve photographs a
-32x32 patch was cut from. We draw its 32 first-layer filters before and after training and
-measure how *oriented* each one is, so the change is a number and not only a picture.
+A convolutional network's first layer is a set of small :term:`filters <filter>`, and training
+starts them as random numbers. Does gradient descent really turn them into edge and colour
+detectors, as the textbooks show for AlexNet? Here a small CNN learns to tell which of twelve
+photographs a 32x32 patch was cut from. We draw its 32 first-layer filters before and after
+training and measure how *oriented* each one is, so the change is a number and not only a picture.
+
+:Predict first: Trained on photographs, does the first layer learn oriented edge filters, or
+   would random filters look just as oriented?
 """
 
 # %%
@@ -21,6 +24,7 @@ from dataclasses import replace
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib import animation
 
 from layerwise import filters, plot, runtime, snapshots, stats, train, zoo
 
@@ -30,7 +34,7 @@ print(patches)
 
 first = [int((patches.y_train == c).nonzero()[0]) for c in range(patches.num_classes)]
 fig = plot.image_grid(
-    [patches.denormalize(patches.x_train[i]).permute(1, 2, 0).numpy() for i in first],
+    [plot.to_image(patches.x_train[i], patches) for i in first],
     titles=[name.replace("_", " ")[:14] for name in patches.classes],
     ncols=6,
     size=1.3,
@@ -42,18 +46,18 @@ plt.show()
 # The network and how it is trained
 # ---------------------------------
 # Three convolution blocks and a linear classifier. The first layer has 32 filters of 7x7
-# pixels with stride 2, like the first layers of AlexNet and ZFNet, scaled down.
+# pixels with :term:`stride` 2, like the first layers of AlexNet and ZFNet, scaled down.
 #
 # Two choices matter for the picture; the last section removes each one and shows what changes.
 #
 # * **Colour jitter.** Each training patch gets a random gain and offset per colour channel, so
 #   the mean colour of a patch is an unreliable cue.
 # * **A small start for the first layer.** The first-layer weights start at 5 % of PyTorch's
-#   usual scale. Batch normalisation follows the layer, so the scale changes nothing in the
-#   forward pass: the network computes the same function at any scale. It does change training.
-#   Adam moves every weight by about the learning rate per step whatever the gradient's size,
-#   so weights that start small are quickly dominated by what the gradient adds, while weights
-#   that start at full scale keep much of their initial noise.
+#   usual scale. :term:`Batch normalisation <batch normalisation>` follows the layer, so the scale
+#   changes nothing in the forward pass: the network computes the same function at any scale. It
+#   does change training. Adam moves every weight by about the learning rate per step whatever the
+#   gradient's size, so weights that start small are quickly dominated by what the gradient adds,
+#   while weights that start at full scale keep much of their initial noise.
 #
 # Other pages study this same network, so its recipe is written once, in
 # :func:`layerwise.zoo.photo_cnn`; here is what it holds.
@@ -67,7 +71,8 @@ print(schedule)
 # goes through :func:`layerwise.snapshots.fit_with_snapshots`, which also keeps the weights
 # after every epoch for the page on which layers settle first (same networks, trained once).
 seeds = runtime.seeds()
-results = [snapshots.fit_with_snapshots(config, patches, schedule, seed=s).result for s in seeds]
+runs = [snapshots.fit_with_snapshots(config, patches, schedule, seed=s) for s in seeds]
+results = [run.result for run in runs]
 initial = [train.initial_state(config, s)["conv1.weight"] for s in seeds]
 trained = [r.model.conv1.weight.detach().cpu() for r in results]
 accuracy = stats.Runs([r.test_accuracy for r in results], seeds)
@@ -78,7 +83,7 @@ print(f"test accuracy: {accuracy}")
 # ----------------
 # sphinx_gallery_thumbnail_number = 2
 # Each square is one 7x7x3 filter of seed 0, shown in colour: grey is zero, brighter is
-# positive, darker is negative, and a colour means the filter weighs that channel more. The
+# positive, darker is negative, and a colour means the filter weighs that :term:`channel` more. The
 # two grids use one rule: every filter is scaled on its own, so that 2.5 times its
 # root-mean-square weight is full white or black (larger weights are clipped). The printed
 # RMS says how large the weights really are.
@@ -96,6 +101,35 @@ after.suptitle(
     f"After {schedule.epochs} epochs (RMS weight {rms[1]:.4f}; "
     f"test accuracy {results[0].test_accuracy:.0%})"
 )
+plt.show()
+
+# %%
+# The filters forming, epoch by epoch
+# -----------------------------------
+# The same 32 filters of seed 0 after every epoch of that run, from the weights it started with
+# to the trained ones (the states :func:`~layerwise.snapshots.fit_with_snapshots` kept; nothing
+# is trained again). Each frame uses the scaling of the grids above. Press play, or step
+# through the epochs with the arrows.
+frames = [plot.filter_images(state["conv1.weight"], contrast="rms") for state in runs[0].states]
+fig, axes = plt.subplots(4, 8, figsize=(6.4, 3.7), layout="constrained")
+shown = [
+    ax.imshow(image, interpolation="nearest")
+    for ax, image in zip(axes.flat, frames[0], strict=True)
+]
+for ax in axes.flat:
+    ax.set_axis_off()
+heading = fig.suptitle("")
+
+
+def draw(epoch):
+    for image, filter_image in zip(shown, frames[epoch], strict=True):
+        image.set_data(filter_image)
+    heading.set_text(f"First-layer filters after {epoch} of {len(frames) - 1} epochs (seed 0)")
+    return shown
+
+
+draw(0)
+filters_forming = animation.FuncAnimation(fig, draw, frames=len(frames), interval=700)
 plt.show()
 
 # %%

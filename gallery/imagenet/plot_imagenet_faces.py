@@ -8,6 +8,9 @@ EfficientNet-Lite0 hold single units that tell faces from other images, and from
 on? We look, stage by stage, for the unit whose average activation best separates 100 faces
 from 100 non-faces, score it on images it was not chosen on, and compare with the same search
 in untrained copies of the network.
+
+:Predict first: In which stage of an ImageNet network does a single unit first tell faces from
+   non-faces better than random weights allow?
 """
 
 # %%
@@ -15,7 +18,8 @@ in untrained copies of the network.
 # -------------------
 # scikit-image bundles a small subset of Labeled Faces in the Wild :cite:`huang2007lfw`: 100
 # grey-scale face crops and 100 crops of other things, all 25x25 pixels. The network gets them
-# resized to 96x96 (bicubic; 64x64 in the quick profile), in all three colour channels.
+# resized to 96x96 (bicubic; 64x64 in the :term:`quick profile <build profile>`), in all three
+# colour :term:`channels <channel>`.
 import matplotlib.pyplot as plt
 import numpy as np
 import skimage.data
@@ -188,11 +192,11 @@ plt.show()
 # -------------
 # Early stages already sort these faces from non-faces well above chance, and random weights
 # do as well there as ImageNet training (the stage-1 claim): the face crops differ from the
-# other crops in simple image statistics that any bank of filters picks up, so "a unit
-# separates faces" means little without the untrained control. Deeper, the two part: the
-# random networks' best units get worse, the trained network's stay near perfect, and the gap
-# grows to its largest in the head (the claims above give it with its interval). The head
-# unit chosen on 25-pixel face crops, never told what a face is, fires on the astronaut's face
-# and hair and nowhere else in that photograph; on the cat it fires weakly, at the edge of the
-# head and on the nose, and on the coffee cup it stays almost silent. ImageNet has no face
-# class, but its photographs are full of people, and its late stages carry units for faces.
+# other crops in simple image statistics that any bank of :term:`filters <filter>` picks up, so "a
+# unit separates faces" means little without the untrained control. Deeper, the two part: the
+# random networks' best units get worse, the trained network's stay near perfect, and the gap grows
+# to its largest in the head (the claims above give it with its interval). The head unit chosen on
+# 25-pixel face crops, never told what a face is, fires on the astronaut's face and hair and
+# nowhere else in that photograph; on the cat it fires weakly, at the edge of the head and on the
+# nose, and on the coffee cup it stays almost silent. ImageNet has no face class, but its
+# photographs are full of people, and its late stages carry units for faces.

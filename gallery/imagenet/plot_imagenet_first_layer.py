@@ -2,11 +2,14 @@
 First layer and receptive fields of an ImageNet network
 =======================================================
 
-The first chapter watched a small network's first-layer filters turn from noise into edge and
-colour detectors. Does a network trained on ImageNet hold the same kind of filters, and how
-much of a photograph does each of its stages see? Here are EfficientNet-Lite0's 32 stem
+The first chapter watched a small network's first-layer :term:`filters <filter>` turn from noise
+into edge and colour detectors. Does a network trained on ImageNet hold the same kind of filters,
+and how much of a photograph does each of its stages see? Here are EfficientNet-Lite0's 32 stem
 filters, a measure of how oriented they are against a matched random control, and the
-receptive field of every stage, computed from the architecture and drawn on a photograph.
+:term:`receptive field` of every stage, computed from the architecture and drawn on a photograph.
+
+:Predict first: Are the first-layer filters of a real ImageNet network more oriented than random
+   filters with the same smoothness?
 """
 
 # %%
@@ -36,11 +39,11 @@ for p, i in zip(top.values, top.indices, strict=True):
 # %%
 # The 32 stem filters
 # -------------------
-# The stem is a 3x3 convolution with stride 2 over the three colour channels. Batch
-# normalisation follows it and rescales each filter, so we draw the *effective* filter: the
-# weights times the normalisation's scale ``gamma / sqrt(var + eps)``. A filter whose weights
-# are less than a ten-thousandth of the largest filter's (in Euclidean norm) is counted as
-# dead: it passes on a constant, whatever the image.
+# The stem is a 3x3 convolution with :term:`stride` 2 over the three colour
+# :term:`channels <channel>`. Batch normalisation follows it and rescales each filter, so we draw
+# the *effective* filter: the weights times the normalisation's scale ``gamma / sqrt(var + eps)``.
+# A filter whose weights are less than a ten-thousandth of the largest filter's (in Euclidean norm)
+# is counted as dead: it passes on a constant, whatever the image.
 weights = model.stem.conv.weight.detach()
 bn = model.stem.bn
 scale = (bn.weight / (bn.running_var + bn.eps).sqrt()).detach()
@@ -69,8 +72,8 @@ plt.show()
 # %%
 # Are they more oriented than chance?
 # -----------------------------------
-# The orientation selectivity index (:func:`layerwise.filters.orientation_selectivity`, 0 for
-# no preferred orientation, 1 for a pure grating) needs a baseline: even random 3x3 filters
+# The :term:`orientation selectivity index` (:func:`layerwise.filters.orientation_selectivity`, 0
+# for no preferred orientation, 1 for a pure grating) needs a baseline: even random 3x3 filters
 # have some orientation by chance. Two baselines, 4000 random filters each:
 #
 # * **white noise**, independent Gaussian weights: what the stem holds before training;
@@ -210,5 +213,5 @@ plt.show()
 # has. The windows grow fast: every stride-2 stage doubles the step between units, and the 5x5
 # depthwise convolutions of stages 3, 5 and 6 widen them further, so that from stage 5 on one
 # unit could see more than the whole image. What those units actually use is narrower (the
-# effective receptive field of the receptive-field chapter); the next pages ask what they
+# :term:`effective receptive field` of the receptive-field chapter); the next pages ask what they
 # respond to.

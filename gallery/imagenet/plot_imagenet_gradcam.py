@@ -2,12 +2,15 @@
 Grad-CAM on real ImageNet classes, with a sanity check
 ======================================================
 
-Grad-CAM :cite:`selvaraju2017gradcam` weights each channel of a layer by the average gradient
-of a class score and sums the channels, showing where in the image the evidence for the class
-lies, at the layer's resolution. Here it runs on EfficientNet-Lite0 stage by stage, for the cat
-photograph as "tiger cat" and "tabby" and the coffee photograph as "espresso". Adebayo et al.
-:cite:`adebayo2018sanity` warned that some saliency maps look the same when the network's
+:term:`Grad-CAM` :cite:`selvaraju2017gradcam` weights each :term:`channel` of a layer by the
+average gradient of a class score and sums the channels, showing where in the image the evidence
+for the class lies, at the layer's resolution. Here it runs on EfficientNet-Lite0 stage by stage,
+for the cat photograph as "tiger cat" and "tabby" and the coffee photograph as "espresso". Adebayo
+et al. :cite:`adebayo2018sanity` warned that some saliency maps look the same when the network's
 weights are random, so they cannot be explaining what the network learnt; we run their check.
+
+:Predict first: Does Grad-CAM on an ImageNet network show what the network learned, or only the
+   edges of the image?
 """
 
 # %%

@@ -3,12 +3,15 @@ ImageNet features on new tasks with few labels
 ==============================================
 
 The transfer chapter copied layers between small networks trained on small data, where a
-network trained from scratch soon catches up. The reason transfer learning is everywhere is
+network trained from scratch soon catches up. The reason :term:`transfer learning` is everywhere is
 different: a network trained on a million photographs has features that pay off on a new task
 with very few labels. Here we put that to the test on two tasks no ImageNet class covers,
 handwritten digits and which of twelve photographs a small patch was cut from: a linear
 classifier on EfficientNet-Lite0's frozen features against a small CNN trained
 from scratch, with 1, 5 and 20 labelled images per class.
+
+:Predict first: With five labels per class, do frozen ImageNet features beat a small network
+   trained from scratch, on photographs and on 8x8 digits?
 """
 
 # %%
@@ -58,10 +61,10 @@ for name, task in tasks.items():
 # fed to a logistic regression (scikit-learn's default L2 penalty, C = 1). Nothing in the network
 # is trained.
 #
-# **From scratch.** A small CNN (two convolution blocks of 16 and 32 filters, batch norm,
-# max-pooling, a linear classifier) trained with AdamW on the few labelled images at their own
-# resolution, for 60 epochs of full batches (15 in the quick profile), with
-# :func:`layerwise.train.fit`.
+# **From scratch.** A small CNN (two convolution blocks of 16 and 32 :term:`filters <filter>`,
+# batch norm, max-pooling, a linear classifier) trained with AdamW on the few labelled images at
+# their own resolution, for 60 epochs of full batches (15 in the
+# :term:`quick profile <build profile>`), with :func:`layerwise.train.fit`.
 SIZE = 64
 
 

@@ -7,15 +7,18 @@ MobileNet see? Araujo et al. :cite:`araujo2019computing` tabulated it for the Te
 versions of these networks. Here :func:`layerwise.receptive.receptive_field` computes it from
 torchvision's own model definitions while the page is built: no weights are downloaded, only
 the architecture is read.
+
+:Predict first: Does one unit in AlexNet's last convolutional layer see a small patch of the
+   input image, or most of it?
 """
 
 # %%
 # The table
 # ---------
-# For each stage (the layers where the feature map is halved) the receptive-field size, the
-# stride between neighbouring units and the centre of the first unit, all in input pixels, for a
-# 224x224 input. The models are built on PyTorch's ``meta`` device, which allocates no memory for
-# weights.
+# For each stage (the layers where the :term:`feature map` is halved) the receptive-field size, the
+# :term:`stride` between neighbouring units and the centre of the first unit, all in input pixels,
+# for a 224x224 input. The models are built on PyTorch's ``meta`` device, which allocates no memory
+# for weights.
 import time
 
 import matplotlib.pyplot as plt
@@ -115,7 +118,7 @@ stats.claim(
 # %%
 # Size against depth
 # ------------------
-# Every convolution and pooling layer along the main path, in order (ResNet's shortcut
+# Every convolution and :term:`pooling` layer along the main path, in order (ResNet's shortcut
 # convolutions are parallel to the main path and left out). The dotted line is the 224-pixel
 # input.
 fig, ax = plt.subplots(figsize=(7.2, 4.2), layout="constrained")
@@ -140,7 +143,7 @@ plt.show()
 # %%
 # What it shows
 # -------------
-# The receptive field of every stage comes from the model definitions alone, and where the
+# The :term:`receptive field` of every stage comes from the model definitions alone, and where the
 # published table describes the same architecture the numbers agree: AlexNet's last layer sees
 # 195 pixels and VGG-16's pool5 212, as Araujo et al. list. An independent measurement, the
 # support of input gradients, gives the same sizes and strides. By the last stage every one of

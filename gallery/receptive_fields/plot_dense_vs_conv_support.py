@@ -4,17 +4,20 @@ Dense vs convolutional: what one unit is connected to
 
 "A dense layer connects every pixel to every neuron: how does a neuron decide which part of the
 image to look at?" This page puts the two kinds of first layer side by side on the same images.
-A unit of a dense layer has one weight per pixel, so its "receptive field" is the whole image,
-and training alone decides which pixels matter. A unit of a convolutional layer has weights
+A unit of a dense layer has one weight per pixel, so its ":term:`receptive field`" is the whole
+image, and training alone decides which pixels matter. A unit of a convolutional layer has weights
 only for a small window, and the same weights are reused at every position.
+
+:Predict first: After training, does a dense network's hidden unit look at a small local patch
+   of the digit, as a convolution filter does?
 """
 
 # %%
 # Two networks for the same digits
 # --------------------------------
 # scikit-learn's handwritten digits, upsampled to 16x16. A multilayer perceptron with one hidden
-# layer of 32 units, and a CNN whose first layer has 32 filters of 5x5. Both are trained the same
-# way.
+# layer of 32 units, and a CNN whose first layer has 32 :term:`filters <filter>` of 5x5. Both are
+# trained the same way.
 import matplotlib.pyplot as plt
 import numpy as np
 import torch

@@ -2,24 +2,27 @@
 Effective vs theoretical receptive field
 ========================================
 
-The receptive field says which pixels a unit *can* see. Does the unit use all of them equally?
-Luo et al. :cite:`luo2016understanding` measured the *effective* receptive field: how strongly
-each input pixel moves a centre unit, read off the input gradient. They found it is roughly
-Gaussian, fills only part of the theoretical field, and grows only like the square root of the
-depth while the theoretical field grows linearly. This page measures it for stacks of 3x3
+The :term:`receptive field` says which pixels a unit *can* see. Does the unit use all of them
+equally? Luo et al. :cite:`luo2016understanding` measured the *effective* receptive field: how
+strongly each input pixel moves a centre unit, read off the input gradient. They found it is
+roughly Gaussian, fills only part of the theoretical field, and grows only like the square root of
+the depth while the theoretical field grows linearly. This page measures it for stacks of 3x3
 convolutions of depth 1 to 32, at initialisation and after training.
+
+:Predict first: Does a unit use its whole theoretical receptive field, and does training change
+   how much of it the unit uses?
 """
 
 # %%
 # Stacks of 3x3 convolutions
 # --------------------------
-# Each network is ``n`` 3x3 convolutions with ReLU and no pooling, so the theoretical field is
-# 2n + 1 pixels wide. Weights start with He initialisation and biases at zero, which
-# keeps the signal's scale from layer to layer even at depth 32.
-# :func:`layerwise.receptive.effective_receptive_field` takes the gradient of the centre unit
-# (all channels) with respect to a random input, keeps its absolute value, and averages over
-# inputs and over fresh random initialisations; it also returns the standard deviation of the
-# resulting map, the width of the matching Gaussian.
+# Each network is ``n`` 3x3 convolutions with ReLU and no :term:`pooling`, so the theoretical field
+# is 2n + 1 pixels wide. Weights start with He initialisation and biases at zero, which keeps the
+# signal's scale from layer to layer even at depth 32.
+# :func:`layerwise.receptive.effective_receptive_field` takes the gradient of the centre unit (all
+# :term:`channels <channel>`) with respect to a random input, keeps its absolute value, and
+# averages over inputs and over fresh random initialisations; it also returns the standard
+# deviation of the resulting map, the width of the matching Gaussian.
 import matplotlib.pyplot as plt
 import numpy as np
 import torch

@@ -2,19 +2,21 @@
 How the receptive field grows with depth
 ========================================
 
-A 3x3 filter sees 3x3 pixels. What does a filter in the next layer see? It looks at a patch of
-the first layer's *outputs*, and each of those outputs saw its own 3x3 patch of pixels, so the
-patch of pixels it depends on is larger than its own kernel. This page computes that patch --
-the receptive field -- with :func:`layerwise.receptive.receptive_field`, draws it, and follows it
-through the network used in the first chapter and through a deeper stack on a real photograph.
+A 3x3 :term:`filter` sees 3x3 pixels. What does a filter in the next layer see? It looks at a patch
+of the first layer's *outputs*, and each of those outputs saw its own 3x3 patch of pixels, so the
+patch of pixels it depends on is larger than its own kernel. This page computes that patch -- the
+:term:`receptive field` -- with :func:`layerwise.receptive.receptive_field`, draws it, and follows
+it through the network used in the first chapter and through a deeper stack on a real photograph.
+
+:Predict first: How fast does the window a unit sees grow as convolution layers are stacked?
 """
 
 # %%
 # A 3x3 filter, then a 4x4 filter
 # -------------------------------
-# Two convolutions, stride 1, no padding. :func:`~layerwise.receptive.receptive_field` reads the
-# architecture (no weights, no data) and returns, for every layer, the size of the patch of
-# input pixels one unit sees, the stride between neighbouring units in input pixels, and where
+# Two convolutions, :term:`stride` 1, no padding. :func:`~layerwise.receptive.receptive_field`
+# reads the architecture (no weights, no data) and returns, for every layer, the size of the patch
+# of input pixels one unit sees, the stride between neighbouring units in input pixels, and where
 # the first unit's patch is centred.
 import matplotlib.pyplot as plt
 import numpy as np
@@ -23,7 +25,7 @@ import torch.nn.functional as F
 from matplotlib.patches import Rectangle
 from torch import nn
 
-from layerwise import data, models, receptive, stats
+from layerwise import data, models, plot, receptive, stats
 
 pair = nn.Sequential(nn.Conv2d(1, 1, kernel_size=3), nn.Conv2d(1, 1, kernel_size=4))
 fields = receptive.receptive_field(pair, input_size=(10, 10))
@@ -66,7 +68,7 @@ stats.claim(
 # %%
 # The general rule (Araujo et al. :cite:`araujo2019computing`): a layer with kernel k
 # adds (k - 1) times the current stride to the size, and its own stride multiplies the
-# stride. Stride and pooling are what make the field grow fast: after a stride-2 layer each
+# stride. Stride and :term:`pooling` are what make the field grow fast: after a stride-2 layer each
 # extra kernel pixel is worth two input pixels.
 #
 # The network of the first chapter
@@ -104,7 +106,7 @@ plt.show()
 # ---------------------------------------
 # A 5x5 filter at the bottom of a network covers a tiny patch of a 224x224 photograph. The same
 # 5x5 filter placed after a few 3x3-convolution-and-pool blocks reads a 5x5 window of a small
-# feature map, which stands for a large part of the photograph. Each network below is ``d``
+# :term:`feature map`, which stands for a large part of the photograph. Each network below is ``d``
 # blocks (3x3 convolution, ReLU, 2x2 max-pool) followed by one 5x5 convolution; we outline what
 # the unit at the centre of the 5x5 layer's map sees.
 photo = data.photo("chelsea")
@@ -114,7 +116,7 @@ pixels = F.interpolate(
     mode="bilinear",
     antialias=True,
 )
-image = pixels[0].permute(1, 2, 0).numpy()
+image = plot.to_image(pixels[0])
 depths = [0, 1, 2, 3, 4, 5]
 fig, axes = plt.subplots(1, len(depths), figsize=(13, 2.9), layout="constrained")
 for d, ax in zip(depths, axes, strict=True):

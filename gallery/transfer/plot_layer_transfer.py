@@ -8,6 +8,9 @@ networks for B whose first *n* layers are copied from the network trained on A (
 B itself (``BnB``), frozen or fine-tuned (``+``). If block *n* of the A network still works
 for B, its features are general; if accuracy falls, they were specific to A. This page runs the
 experiment with a six-block 1-D CNN on MNIST-1D, small enough to train on a CPU many times over.
+
+:Predict first: Copy the first n blocks of a network trained on five digits to learn five
+   others: up to which block do its features carry over?
 """
 
 # %%
@@ -34,7 +37,7 @@ print(
 
 # %%
 # The network has six convolution blocks (convolution, batch norm, ReLU, and a max-pool after
-# every second block), then global average pooling and a linear classifier: "layer *n*" is
+# every second block), then global average :term:`pooling` and a linear classifier: "layer *n*" is
 # block *n*, and the classifier is always new. Base A and base B start from different random
 # weights. Frozen networks train with base B's schedule; fine-tuned ones (``+``) at a third of
 # its learning rate, the usual practice so that the copied features are adjusted rather than
@@ -115,9 +118,9 @@ axes[1].set_title("Difference from base B, per seed")
 plt.show()
 
 # %%
-# What it shows
-# -------------
-# The paper's three questions, each asked by a paired comparison fixed before the run:
+# The paper's three questions
+# ---------------------------
+# Each asked by a paired comparison fixed before the run:
 # (1) are the features general early and specific late, i.e. does frozen ``AnB`` do worse with
 # all six blocks of A than with the first one? (2) do co-adapted middle layers break apart when
 # the layers above them are retrained, i.e. does ``BnB`` at the middle cuts (n = 3 and 4, the
@@ -148,22 +151,60 @@ stats.claim(
 )
 
 # %%
+# The third question, asked again on fresh seeds
+# ----------------------------------------------
+# The comparison fixed before the run (``AnB+`` averaged over all cuts against base B) has an
+# interval that includes zero (printed above): five seeds with ten labels per class cannot
+# answer it, because base B's accuracy varies by several points with the labelled signals it
+# happens to draw. The per-cut differences suggest a sharper hypothesis, the one transfer
+# learning uses in practice: copy *every* block of A and fine-tune (``AnB+`` at n = 6). A
+# hypothesis picked after seeing a run is not tested by that run, so it is tested on new seeds
+# (new draws of B's labelled signals, new base networks: ten in the default build), which this
+# page had not run when the hypothesis was written down, and only those seeds count.
+extra = runtime.pick(quick=2, default=10, full=20)
+fresh = list(range(len(halves.seeds), len(halves.seeds) + extra))
+confirm = transfer.runs(
+    transfer.layer_transfer(
+        halves.config,
+        halves.a,
+        halves.b_labelled,
+        halves.schedule,
+        train_a=halves.base_schedule,
+        fine_tune=halves.fine_tune,
+        seeds=fresh,
+        cuts=(halves.config.depth,),
+        variants=("AnB+",),
+    )
+)
+full_copy = stats.paired(confirm[("AnB+", halves.config.depth)], confirm[("base", 0)])
+print(f"fresh seeds {fresh[0]}..{fresh[-1]}: base B {confirm[('base', 0)]}")
+print(f"AnB+ at n={halves.config.depth} minus base B: {full_copy}")
+low, high = full_copy.interval().low, full_copy.interval().high
+verdict = "confirmed" if low > 0 else "not confirmed: the interval includes zero"
+print(f"the hypothesis on fresh seeds: {verdict}; gains above {high:.2f} are ruled out")
+
+# %%
+# What it shows
+# -------------
 # In the first half of the network, frozen blocks of A and B's own score alike (the table
 # above); with all six blocks frozen, ``AnB`` is clearly less accurate than with one (first
 # claim; the red line falls at the last cuts, where ``BnB`` holds). The features of the last
 # blocks are specific to the digits A was trained on. Copying B's own blocks, frozen, costs
 # nothing at any cut: no co-adaptation dip shows at this scale (second claim), so the paper's
 # second finding is not reproduced; the interval rules out only dips larger than its lower end.
-# The third question has no answer at this size. The comparison fixed before the run, ``AnB+``
-# averaged over all cuts against base B, has an interval that includes zero (printed above),
-# so the paper's gain at every n is neither reproduced nor ruled out by five seeds with ten
-# labels per class. The per-cut differences are printed too; the largest, with all six blocks
-# copied, is not made a claim, because it was picked after seeing the run.
+# The third question is the hard one at this scale. The comparison fixed in advance includes
+# zero, and the sharper hypothesis suggested by the per-cut differences (fine-tune all six
+# blocks) was put to a test on fresh seeds, whose verdict and upper bound are printed above; the
+# page does not pick a cut that happens to look good instead. With ten labelled signals per
+# class, base B's accuracy moves by several points with the draw of its labels, which is the
+# scale a gain from A's features has to beat.
+# Transfer that pays off clearly, with features learned on a large, varied dataset, is on
+# :ref:`sphx_glr_auto_examples_imagenet_plot_imagenet_transfer.py`.
 #
 # How this compares with :cite:`yosinski2014transferable`: on ImageNet with an eight-layer
 # network (base 62.5 % top-1 on B), ``AnB`` stays at the base level for the first three layers
 # and then falls, by eight points at n = 7; ``BnB`` dips by up to three points at n = 4 and 5
 # and recovers at the top; ``BnB+`` stays within a point of the base; ``AnB+`` is above it at
-# every n. A six-block network on MNIST-1D reproduces the first shape clearly and the last at
-# the top cuts. The paper's second split, man-made against natural classes, has no counterpart
+# every n. A six-block network on MNIST-1D reproduces the first shape clearly, and not the
+# others. The paper's second split, man-made against natural classes, has no counterpart
 # among ten digits, so this page runs only the random split.

@@ -9,13 +9,15 @@ Olah, Mordvintsev and Schubert :cite:`olah2017feature` showed what makes the ima
 optimise through small random jitters, scalings and rotations, and in a decorrelated,
 frequency-scaled parameterisation of the image. This page does both, for the same units, with
 :mod:`layerwise.optvis`.
+
+:Predict first: Can a synthetic image excite a unit more than any real photo patch does?
 """
 
 # %%
 # The network
 # -----------
 # The photo-patch network of :ref:`sphx_glr_auto_examples_first_layers_plot_first_layer_filters.py`
-# (from the model cache).
+# (from the :term:`model cache`).
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -29,8 +31,8 @@ model = recipe.fit(seed=0).model.cpu()
 # %%
 # Two recipes
 # -----------
-# Both maximise the mean activation of one channel over a 48x48 image, with the same number of
-# Adam steps and the same learning rate; four channels of a layer are optimised together, one
+# Both maximise the mean activation of one :term:`channel` over a 48x48 image, with the same number
+# of Adam steps and the same learning rate; four channels of a layer are optimised together, one
 # per image of a batch.
 #
 # * **plain**: one free parameter per pixel (:func:`~layerwise.optvis.pixel_image`), no
@@ -215,13 +217,12 @@ stats.claim(
 # photo patch (the claims above, in units of the channel's spread over real patches), with
 # images whose variance sits mostly in the highest frequencies (compare the printed
 # high-frequency shares with real patches). For first-layer channels it finds clean period-two
-# gratings: with a stride of 2, the layer samples every second pixel, and a pattern at exactly
-# that period excites it most. Deeper channels get fine checkerboard-like patterns. The network
-# responds to such patterns, but they say little a person can read. With the transforms and the
-# Fourier parameterisation the activation reached is lower but still beyond the best real
-# patch, the high-frequency share is lower than the plain renders' (close to photographs' in
-# the first layer, above them deeper), and the images show structure: colour fields for
-# first-layer channels, stripes, blobs and repeated textures for deeper ones. What a feature
-# visualisation shows is therefore partly a choice of regulariser: patterns the unit responds
-# to *that survive jitter and have smoother image statistics*, not the unique input the unit
-# "wants".
+# gratings: with a :term:`stride` of 2, the layer samples every second pixel, and a pattern at
+# exactly that period excites it most. Deeper channels get fine checkerboard-like patterns. The
+# network responds to such patterns, but they say little a person can read. With the transforms and
+# the Fourier parameterisation the activation reached is lower but still beyond the best real
+# patch, the high-frequency share is lower than the plain renders' (close to photographs' in the
+# first layer, above them deeper), and the images show structure: colour fields for first-layer
+# channels, stripes, blobs and repeated textures for deeper ones. What a feature visualisation
+# shows is therefore partly a choice of regulariser: patterns the unit responds to *that survive
+# jitter and have smoother image statistics*, not the unique input the unit "wants".

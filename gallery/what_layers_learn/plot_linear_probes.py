@@ -8,6 +8,9 @@ layer's activations? We train small CNNs to name the object in generated line dr
 ground truth is known at three levels -- the orientation of the stroke at a location, which
 parts (corner, junction, curve) the drawing contains, and the object -- and probe every layer
 of trained and untrained networks for each level.
+
+:Predict first: Which layer of a CNN makes the object most readable, and which the orientation
+   of a local stroke?
 """
 
 # %%
@@ -95,10 +98,10 @@ for part in PARTS:
 # %%
 # The networks
 # ------------
-# Three convolution blocks (8, 16 and 32 channels), trained from five seeds; the untrained
-# control is each seed's initial network (:func:`layerwise.train.untrained`), so that trained
-# and untrained are compared seed by seed. A probe can read a lot out of random features; only
-# the difference tells what training added.
+# Three convolution blocks (8, 16 and 32 :term:`channels <channel>`), trained from five seeds; the
+# untrained control is each seed's initial network (:func:`layerwise.train.untrained`), so that
+# trained and untrained are compared seed by seed. A probe can read a lot out of random features;
+# only the difference tells what training added.
 config = models.CNNConfig(in_channels=1, num_classes=drawings.num_classes, widths=(8, 16, 32))
 schedule = train.TrainConfig(
     epochs=runtime.pick(quick=2, default=4, full=15), batch_size=32, lr=3e-3
@@ -115,10 +118,9 @@ print("network test accuracy: " + ", ".join(f"{f.test_accuracy:.3f}" for f in fi
 # The probes
 # ----------
 # :func:`layerwise.similarity.probe_layers` average-pools each layer's maps to a 4x4 grid and
-# fits a linear probe of every label on training images, scored on held-out test images. The
-# probe is a ridge-regression classifier (:func:`layerwise.similarity.ridge_probe`): one linear
-# solve per layer instead of an iterative logistic regression, for 320 probes in a few
-# seconds:
+# fits a :term:`linear probe` of every label on training images, scored on held-out test images.
+# The probe is a ridge-regression classifier (:func:`layerwise.similarity.ridge_probe`): one linear
+# solve per layer instead of an iterative logistic regression, for 320 probes in a few seconds:
 #
 # * **orientation**: the stroke orientation in each of the four central cells of the grid
 #   (five classes including "empty"), one probe per cell, averaged;
@@ -275,8 +277,8 @@ print(f"parts: best layer's accuracy above always-'no' {parts_margin:.3f}")
 # * **Orientation.** Local stroke orientation is readable well above chance in the first three
 #   blocks, most at pool2, and falls at the global average, which throws away where things
 #   are. Training adds nothing measurable to it: trained and untrained curves coincide (printed
-#   above). Convolution, ReLU and pooling on their own make orientation linearly readable; what
-#   a probe finds in an early layer is not evidence that training *put* it there.
+#   above). Convolution, ReLU and :term:`pooling` on their own make orientation linearly readable;
+#   what a probe finds in an early layer is not evidence that training *put* it there.
 # * **Parts, measured apart from the object.** Once the part label no longer follows from the
 #   class, a linear read-out finds almost nothing: at its best layer the probe beats
 #   always-"no" by the small printed margin, and at the last layer trained and untrained

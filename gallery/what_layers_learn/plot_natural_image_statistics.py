@@ -3,12 +3,15 @@ Why edges first? The statistics of natural images
 =================================================
 
 Why would the first layer of a network trained to recognise photographs end up with edges and
-colour blobs, and not some other set of filters? One answer comes from before deep learning:
-methods that only look at the statistics of small patches of natural images, with no labels
-and no task, find localised, oriented edge filters -- independent component analysis (ICA)
-:cite:`bell1997independent` and sparse coding :cite:`olshausen1996emergence`. Here we run PCA
-and ICA on patches of the same twelve photographs the CNN was trained on and measure how their
-filters compare with the CNN's first layer: in orientation selectivity and in colour.
+colour blobs, and not some other set of :term:`filters <filter>`? One answer comes from before deep
+learning: methods that only look at the statistics of small patches of natural images, with no
+labels and no task, find localised, oriented edge filters -- independent component analysis (ICA)
+:cite:`bell1997independent` and sparse coding :cite:`olshausen1996emergence`. Here we run PCA and
+ICA on patches of the same twelve photographs the CNN was trained on and measure how their filters
+compare with the CNN's first layer: in orientation selectivity and in colour.
+
+:Predict first: Does an unsupervised method trained on photo patches (ICA) find the same first-
+   layer filters as a CNN does?
 """
 
 # %%
@@ -72,7 +75,7 @@ ica_filters = as_filters(ica.mixing_.T)  # the patterns ICA decomposes patches i
 # The CNN's first layer
 # ---------------------
 # The photo-patch network of :ref:`sphx_glr_auto_examples_first_layers_plot_first_layer_filters.py`
-# (from the model cache), and, as a reference, the same layer at initialisation.
+# (from the :term:`model cache`), and, as a reference, the same layer at initialisation.
 recipe = zoo.photo_cnn()
 patches = recipe.data
 cnn_filters = recipe.fit(seed=0).model.conv1.weight.detach().cpu()
@@ -123,8 +126,8 @@ plt.show()
 # Colour
 # ------
 # How much of each filter's energy is in the colour-opponent part (what is left after removing
-# the channel mean, i.e. the grey-scale part)? Colour blobs and colour-opponent filters score
-# high, black-and-white edges low.
+# the :term:`channel` mean, i.e. the grey-scale part)? Colour blobs and colour-opponent filters
+# score high, black-and-white edges low.
 
 
 def colour_share(w):

@@ -10,22 +10,26 @@ with `Captum <https://captum.ai>`_ :cite:`kokhlikyan2020captum`, PyTorch's attri
 * **Grad-CAM** :cite:`selvaraju2017gradcam`: weight each channel of a layer's feature maps by
   the average gradient of the class score with respect to it, sum, keep the positive part.
   Computed at different depths, it shows at what resolution each layer "sees" the evidence.
+
+:Predict first: Show a network an image that is half one photograph and half another: do
+   occlusion and Grad-CAM point at the right half?
 """
 
 # %%
 # The network and the images
 # --------------------------
 # The photo-patch network of :ref:`sphx_glr_auto_examples_first_layers_plot_first_layer_filters.py`
-# (from the model cache), which tells which of twelve photographs a 32x32 patch was cut from.
-# Up to its global average pooling, a convolutional network accepts any image size, so we show
-# it larger crops of the photographs, at their original resolution (the scale it was trained
-# on). Parts of these crops were seen in training.
+# (from the :term:`model cache`), which tells which of twelve photographs a 32x32 patch was cut
+# from. Up to its global average :term:`pooling`, a convolutional network accepts any image size,
+# so we show it larger crops of the photographs, at their original resolution (the scale it was
+# trained on). Parts of these crops were seen in training.
 import copy
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from captum.attr import LayerAttribution, LayerGradCam, Occlusion
+from scipy.stats import spearmanr
 
 from layerwise import data, plot, runtime, stats, train, zoo
 
@@ -65,9 +69,9 @@ with torch.no_grad():
 # %%
 # Attributions
 # ------------
-# Occlusion slides a grey window (zero after standardisation, i.e. the mean colour) of a
-# sixth of the image; Grad-CAM is computed at the output of each block's ReLU and upsampled to
-# the image with ``LayerAttribution.interpolate``.
+# :term:`Occlusion <occlusion>` slides a grey window (zero after standardisation, i.e. the mean
+# colour) of a sixth of the image; :term:`Grad-CAM` is computed at the output of each block's ReLU
+# and upsampled to the image with ``LayerAttribution.interpolate``.
 window = side // 6
 occlusion = Occlusion(model)
 layers = ["relu1", "relu2", "relu3"]
@@ -231,8 +235,6 @@ stats.claim(
 # (with the initial weights of another seed) and compare each composite's Grad-CAM map at the
 # last block (for its left class) with the trained network's, by Spearman rank correlation
 # ("none": the trained network itself, 1 by definition).
-from scipy.stats import spearmanr  # noqa: E402
-
 random_state = train.initial_state(recipe.config, seed=1)
 cascade = [
     ("fc",),

@@ -2,18 +2,21 @@
 What excites a unit: the patches that make it fire
 ==================================================
 
-A first-layer filter can be looked at directly, because it lives in pixel space. A unit in
-layer 2 or 3 cannot: its weights mix the previous layer's channels. The simplest way to see
-what it responds to is to run the network over many images and collect the inputs where it
-fires most :cite:`zeiler2014visualizing`. Because a unit only sees part of the image -- its
+A first-layer :term:`filter` can be looked at directly, because it lives in pixel space. A unit in
+layer 2 or 3 cannot: its weights mix the previous layer's :term:`channels <channel>`. The simplest
+way to see what it responds to is to run the network over many images and collect the inputs where
+it fires most :cite:`zeiler2014visualizing`. Because a unit only sees part of the image -- its
 *receptive field*, which grows with depth -- we crop each example to exactly that part.
+
+:Predict first: Are the patches that excite a deep unit most any more specific after training
+   than with random weights?
 """
 
 # %%
 # The network
 # -----------
 # The photo-patch network of :ref:`sphx_glr_auto_examples_first_layers_plot_first_layer_filters.py`
-# (same data, configuration and seed, so it comes from the model cache).
+# (same data, configuration and seed, so it comes from the :term:`model cache`).
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -27,9 +30,9 @@ model = recipe.fit(seed=0).model.cpu()
 # %%
 # Where deeper channels fire on a photograph
 # ------------------------------------------
-# First the view the previous chapter stopped at: the feature maps of layers 2 and 3 on a whole
-# photograph, next to it. For a few channels of each layer we show where on the astronaut
-# photograph the channel responds (bright = strong), at the map's own resolution. The
+# First the view the previous chapter stopped at: the :term:`feature maps <feature map>` of layers
+# 2 and 3 on a whole photograph, next to it. For a few channels of each layer we show where on the
+# astronaut photograph the channel responds (bright = strong), at the map's own resolution. The
 # photograph is used at its own resolution, the scale the network was trained at. We pick the
 # channels whose response varies most across the photograph.
 photo = torch.from_numpy(data.photo("astronaut")).permute(2, 0, 1)[None].float() / 255.0
@@ -68,10 +71,10 @@ for name in layers:
 # -----------
 # For several channels of each layer, :func:`layerwise.features.top_activations` finds the
 # patches where the channel's peak response is largest, and where in the patch the peak is.
-# :func:`layerwise.features.crop` cuts out that unit's receptive field (grey where the field
-# reaches past the patch). A layer-3 unit sees more than a 32x32 training patch, so we search
-# 64x64 crops of the same photographs (standardised like the training patches). Channels are
-# the ones with the strongest peaks.
+# :func:`layerwise.features.crop` cuts out that unit's :term:`receptive field` (grey where the
+# field reaches past the patch). A layer-3 unit sees more than a 32x32 training patch, so we search
+# 64x64 crops of the same photographs (standardised like the training patches). Channels are the
+# ones with the strongest peaks.
 k = 8
 n_channels = runtime.pick(quick=3, default=5, full=8)
 large = data.photo_patches(size=64, n_train=runtime.pick(quick=600, default=3000, full=12000))
@@ -123,11 +126,14 @@ plt.show()
 # picks them. The pictures say nothing about training until they are compared with the same
 # architecture before training. One number per layer: how much a channel's top patches come
 # from a single photograph -- the share of its ``k`` top crops cut from its most frequent
-# photograph, averaged over every channel -- for the trained network and for the untrained
-# networks of five seeds (:func:`layerwise.train.untrained`). A channel that responds to what
-# one photograph is made of scores high; one that responds to a pattern found everywhere scores
-# low. The null: the same share with the crops' photographs shuffled.
+# photograph, averaged over every channel. It is measured on the trained networks of five
+# seeds (the first chapter trains them; they come from the model cache) and on the same five
+# seeds' initial weights (:func:`layerwise.train.untrained`), so the comparison is paired by
+# seed. A channel that responds to what one photograph is made of scores high; one that
+# responds to a pattern found everywhere scores low. The null: the same share with the crops'
+# photographs shuffled. The bars give the mean over seeds and its 95 % interval.
 seeds = runtime.seeds(5)
+trained = [recipe.fit(seed=s, verbose=False).model.cpu().eval() for s in seeds]
 untrained = [train.untrained(recipe.config, s, device="cpu") for s in seeds]
 sample = pool[:: runtime.pick(quick=1, default=2, full=1)]  # every other crop, all photographs
 photo_of = large.y_train[:: runtime.pick(quick=1, default=2, full=1)]
@@ -144,9 +150,13 @@ def purity(net):
     return out
 
 
-trained_purity = purity(model)
-controls = [purity(net) for net in untrained]
-untrained_purity = {name: stats.Runs([c[name] for c in controls]) for name in layers}
+def runs(nets):
+    measured = [purity(net) for net in nets]
+    return {name: stats.Runs([m[name] for m in measured], seeds) for name in layers}
+
+
+trained_purity = runs(trained)
+untrained_purity = runs(untrained)
 shuffled = photo_of[torch.randperm(len(photo_of), generator=torch.Generator().manual_seed(0))]
 null = torch.nn.functional.one_hot(
     shuffled[: (len(shuffled) // k) * k].view(-1, k), patches.num_classes
@@ -154,23 +164,27 @@ null = torch.nn.functional.one_hot(
 null = null.sum(1).amax(1).float().mean().item() / k
 for name in layers:
     print(
-        f"{name}: trained {trained_purity[name]:.3f}, untrained {untrained_purity[name]}; "
+        f"{name}: trained {trained_purity[name]}, untrained {untrained_purity[name]}; "
         f"shuffled photographs {null:.3f}"
     )
 
 fig, ax = plt.subplots(figsize=(6.4, 3.2), layout="constrained")
 pos = np.arange(len(layers))
-ax.bar(pos - 0.2, [trained_purity[n] for n in layers], 0.4, color="C0", label="trained (seed 0)")
-iv = [untrained_purity[n].interval() for n in layers]
-ax.bar(
-    pos + 0.2,
-    [i.estimate for i in iv],
-    0.4,
-    color="grey",
-    label=f"untrained ({len(seeds)} seeds)",
-    yerr=[[i.estimate - i.low for i in iv], [i.high - i.estimate for i in iv]],
-    capsize=3,
-)
+for shift, (label, values, colour) in zip(
+    (-0.2, 0.2),
+    [("trained", trained_purity, "C0"), ("untrained", untrained_purity, "grey")],
+    strict=True,
+):
+    iv = [values[n].interval() for n in layers]
+    ax.bar(
+        pos + shift,
+        [i.estimate for i in iv],
+        0.4,
+        color=colour,
+        label=f"{label} ({len(seeds)} seeds)",
+        yerr=[[i.estimate - i.low for i in iv], [i.high - i.estimate for i in iv]],
+        capsize=3,
+    )
 ax.axhline(null, color="k", ls=":", label="photographs shuffled")
 ax.set_xticks(pos, layers)
 ax.set_ylim(0, 1.2)
@@ -181,15 +195,14 @@ ax.set_title("How photograph-specific are a channel's top patches?")
 plt.show()
 
 # %%
-# The trained network against each untrained one (one trained network: each further trained
-# seed of this network costs minutes of CPU time):
+# Each trained network against its own initial weights, per layer:
+difference = {name: stats.paired(trained_purity[name], untrained_purity[name]) for name in layers}
 for name in layers:
-    d = stats.paired(np.full(len(seeds), trained_purity[name]), untrained_purity[name])
-    print(f"{name}: trained minus untrained {d}")
+    print(f"{name}: trained minus untrained {difference[name]}")
 stats.claim(
     "Training makes layer-3 channels' top patches more photograph-specific (share of the top "
-    "crops from one photograph, trained minus untrained)",
-    stats.paired(np.full(len(seeds), trained_purity["relu3"]), untrained_purity["relu3"]),
+    "crops from one photograph, trained minus the same seed untrained)",
+    difference["relu3"],
     above=0,
 )
 
@@ -205,10 +218,10 @@ stats.claim(
 #
 # Random weights also give every channel a coherent set of top patches, far more often from a
 # single photograph than the shuffled null, so the pictures alone are weak evidence of
-# learning. Measured against five untrained networks, training makes the top patches more
-# photograph-specific in layer 3 (the claim above), by a modest amount, and by much more in
-# layer 1 (printed above), where trained channels respond to the colours and edges of
-# particular photographs; in layer 2 the difference is within the spread of the untrained
-# networks. This is the evidence behind the familiar "edges, then textures and parts" picture
+# learning. Measured against the same five seeds before training, training makes the top
+# patches more photograph-specific in layer 3 (the claim above), by a modest amount, and by
+# much more in layer 1 (printed above), where trained channels respond to the colours and edges
+# of particular photographs; in layer 2 the difference is within the spread over seeds. This is
+# the evidence behind the familiar "edges, then textures and parts" picture
 # :cite:`zeiler2014visualizing`, at the scale of a small network trained on twelve
 # photographs, with the control that the picture needs.

@@ -9,6 +9,9 @@ epochs and the upper ones only after many more, and Raghu et al. :cite:`raghu201
 measured the same bottom-up convergence with SVCCA. Here we measure it: while a network trains
 we keep its weights after every epoch and ask, for each layer, how similar its representation
 already is to the one it ends with.
+
+:Predict first: During training, which layers reach their final form first: the early ones or
+   the late ones?
 """
 
 # %%
@@ -18,9 +21,9 @@ already is to the one it ends with.
 # :func:`~layerwise.train.fit` does (same seed, same batches, same result) and keeps its weights
 # at the start of every epoch. For each snapshot we run a fixed set of test images through
 # the network and compare each layer's output with the same layer's output in the trained
-# network, with linear CKA (:func:`layerwise.similarity.cka`): 1 means the two representations
-# are the same up to a rotation and scaling, values near 0 mean unrelated. A layer has
-# *settled* when its CKA with its own final state reaches 0.9.
+# network, with linear :term:`CKA` (:func:`layerwise.similarity.cka`): 1 means the two
+# representations are the same up to a rotation and scaling, values near 0 mean unrelated. A layer
+# has *settled* when its CKA with its own final state reaches 0.9.
 #
 # The claim, written before the run: the first block settles earlier than the last layer,
 # measured per seed as the difference in the epoch at which each first reaches CKA 0.9 (paired
@@ -117,8 +120,8 @@ for name in curves:
 # %%
 # The first layer's filters as they form
 # --------------------------------------
-# Eight first-layer filters of the photo CNN (seed 0) at a few epochs, each filter scaled to
-# ±2.5 times its own RMS weight (:func:`layerwise.plot.filter_images`).
+# Eight first-layer :term:`filters <filter>` of the photo CNN (seed 0) at a few epochs, each filter
+# scaled to ±2.5 times its own RMS weight (:func:`layerwise.plot.filter_images`).
 run = runs["photo CNN"][0]
 shown = sorted({e for e in (0, 1, 2, 4, run.epochs // 2, run.epochs) if e <= run.epochs})
 strip = torch.cat([run.states[e]["conv1.weight"][:8] for e in shown])

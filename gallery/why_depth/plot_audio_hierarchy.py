@@ -7,6 +7,9 @@ syllables -> words. Here a 1-D CNN hears generated "words" of four sounds each (
 and chirps). Two labels of each clip sit at different levels: *which tones occur* needs no
 order at all, while *which word of a pair* it is needs three sounds in a row. We ask every
 layer, trained and untrained, which of the two it makes readable.
+
+:Predict first: In a network that hears sequences of tones, which becomes readable first: which
+   tones occur, or the order they come in?
 """
 
 # %%
@@ -62,10 +65,10 @@ plt.show()
 # The network
 # -----------
 # Four blocks of 1-D convolution, ReLU and max-pooling by 4
-# (:class:`layerwise.models.CNN1dConfig`), then global average pooling and a linear classifier
-# of the eight words. A unit's receptive field (the stretch of sound it hears) grows with
-# depth, printed below in sounds of 128 samples. Five seeds are trained, and the same five
-# networks are kept untrained as the control.
+# (:class:`layerwise.models.CNN1dConfig`), then global average :term:`pooling` and a linear
+# classifier of the eight words. A unit's :term:`receptive field` (the stretch of sound it hears)
+# grows with depth, printed below in sounds of 128 samples. Five seeds are trained, and the same
+# five networks are kept untrained as the control.
 config = models.CNN1dConfig(
     in_channels=1,
     num_classes=sounds.num_classes,
@@ -87,8 +90,8 @@ print(f"word accuracy of the trained networks: {accuracy}")
 # %%
 # First-layer filters
 # -------------------
-# The frequency response of each first-layer filter (the magnitude of its Fourier transform),
-# trained and untrained, seed 0, sorted by the frequency it passes best.
+# The frequency response of each first-layer :term:`filter` (the magnitude of its Fourier
+# transform), trained and untrained, seed 0, sorted by the frequency it passes best.
 freqs = np.fft.rfftfreq(256, d=1 / rate)
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), layout="constrained", sharey=True)
 for ax, (name, model) in zip(
@@ -119,10 +122,10 @@ plt.show()
 # %%
 # Probing each layer
 # ------------------
-# For every layer we read out three labels with linear probes
+# For every layer we read out three labels with :term:`linear probes <linear probe>`
 # (:func:`layerwise.similarity.probe_layers`): the set of tones (4 classes, order-free), the
 # word within its pair (2 classes, needs three sounds in a row) and the word (8 classes). The
-# probe sees each channel's response averaged over the whole clip, so it learns *which*
+# probe sees each :term:`channel`'s response averaged over the whole clip, so it learns *which*
 # channels respond and not *when*: a label that depends on order is readable only if the
 # layer's units themselves respond to the order.
 layers = ["relu1", "relu2", "relu3", "relu4"]

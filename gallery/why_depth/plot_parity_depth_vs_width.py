@@ -7,6 +7,9 @@ The lecture's argument for depth comes from circuit theory: computing the parity
 depth-2 circuit needs about 2^(n-1) gates :cite:`hastad1986almost`. Does that carry over to
 neural networks? We count the gates, build a one-hidden-layer network that computes parity by
 hand, and then measure what *training* finds.
+
+:Predict first: For 8-bit parity at the same number of parameters, does training succeed more
+   often with one wide layer or with three narrow ones?
 """
 
 # %%

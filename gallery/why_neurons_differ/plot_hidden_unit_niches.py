@@ -7,6 +7,9 @@ lines are enough to separate the four groups, so each unit has to take one of th
 takes which line, and does each unit take the job nearest to where it started? We train the
 same network from many seeds, draw each unit's line, and compare each unit's final weights with
 the starting weights of every unit.
+
+:Predict first: Two hidden units, and a task that needs two lines: do the units split the work,
+   and what decides which part each takes?
 """
 
 # %%

@@ -5,8 +5,11 @@ No guarantees about a single neuron, but layers agree
 Train the same network several times from different random seeds. Does unit 5 of the first
 network learn what some unit of the second learns? And does the layer as a whole represent the
 inputs the same way? We match units across seeds by correlation :cite:`li2016convergent`, and
-compare whole layers with centred kernel alignment (CKA) :cite:`kornblith2019similarity`, each
-against the same measurement on untrained networks of different seeds.
+compare whole layers with centred kernel alignment (:term:`CKA`) :cite:`kornblith2019similarity`,
+each against the same measurement on untrained networks of different seeds.
+
+:Predict first: Do two networks trained from different seeds learn the same single units, or
+   only the same layers?
 """
 
 # %%
@@ -41,7 +44,7 @@ print(f"seeds {seeds}: {len(pairs) // 2} pairs of networks")
 # %%
 # Matching single units
 # ---------------------
-# For every channel of network A, its best-correlated channel of network B (every pixel
+# For every :term:`channel` of network A, its best-correlated channel of network B (every pixel
 # position of every test image counts as a sample), and the one-to-one pairing that maximises
 # the total correlation (as :func:`layerwise.neurons.match_units` does; here both directions of
 # a pair come from one correlation matrix, :func:`layerwise.neurons.unit_correlations`).
@@ -91,10 +94,10 @@ for name in layers:
 # Comparing whole layers
 # ----------------------
 # Linear CKA between the same layer of two networks, with the debiased estimator
-# (:func:`layerwise.similarity.cka`). Feature maps are flattened: one row per image. Linear CKA
-# depends on the activations only through their Gram matrix (image x image), so each layer's
-# activations are first replaced by a square matrix with the same Gram matrix (from its
-# eigendecomposition), which makes the many comparisons below cheap without changing them.
+# (:func:`layerwise.similarity.cka`). :term:`Feature maps <feature map>` are flattened: one row per
+# image. Linear CKA depends on the activations only through their Gram matrix (image x image), so
+# each layer's activations are first replaced by a square matrix with the same Gram matrix (from
+# its eigendecomposition), which makes the many comparisons below cheap without changing them.
 def compact(x):
     x = x.flatten(1).double()
     if x.shape[1] <= x.shape[0]:
@@ -201,14 +204,14 @@ stats.claim(
 # What it shows
 # -------------
 # A unit's best-match correlation says how close a partner it has in the other network. Some
-# units have one, in the first layer, where the useful filters for these images are few; in the
-# deeper layers none do, and the one-to-one pairing, which forbids two units from claiming the
-# same partner, finds fewer still. Training does not change that: units of untrained networks
-# from different seeds find partners about as well, so a unit's best match says little about what
-# it learned. Whole layers, measured by CKA, are far more alike than their units. CKA is high
-# even between untrained networks (the same images pass through similar random maps), and
-# training made the layers of different seeds more alike than that baseline (the first claim).
-# Each layer is most similar to the same layer of the other network. So nothing guarantees what
-# one particular neuron learns: the same information can be spread over the units in many rotated
-# or mixed ways, and which one the training finds depends on the seed. What is reproducible is
-# the representation of the layer as a whole.
+# units have one, in the first layer, where the useful :term:`filters <filter>` for these images
+# are few; in the deeper layers none do, and the one-to-one pairing, which forbids two units from
+# claiming the same partner, finds fewer still. Training does not change that: units of untrained
+# networks from different seeds find partners about as well, so a unit's best match says little
+# about what it learned. Whole layers, measured by CKA, are far more alike than their units. CKA is
+# high even between untrained networks (the same images pass through similar random maps), and
+# training made the layers of different seeds more alike than that baseline (the first claim). Each
+# layer is most similar to the same layer of the other network. So nothing guarantees what one
+# particular neuron learns: the same information can be spread over the units in many rotated or
+# mixed ways, and which one the training finds depends on the seed. What is reproducible is the
+# representation of the layer as a whole.

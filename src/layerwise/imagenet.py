@@ -49,6 +49,7 @@ __all__ = [
     "EfficientNetLite0",
     "calibrate_batchnorm",
     "categories",
+    "inputs",
     "pooled_features",
     "pretrained",
     "preprocess",
@@ -351,11 +352,7 @@ def pooled_features(
     if cache and model is None and path.is_file():
         return torch.load(path, weights_only=True)
     net = model if model is not None else pretrained()
-    pixels = np.round(images.numpy() * 255).astype(np.uint8)
-    hwc = pixels.transpose(0, 2, 3, 1)
-    if hwc.shape[-1] == 1:
-        hwc = hwc[..., 0]
-    x = torch.stack([preprocess(img, size, size) for img in hwc])
+    x = inputs(images, size)
     out = []
     for i in range(0, len(x), 64):
         h = net.head(_stages(net, x[i : i + 64]))
@@ -365,6 +362,21 @@ def pooled_features(
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.save(result, path)
     return result
+
+
+def inputs(images: torch.Tensor, size: int = 96) -> torch.Tensor:
+    """Images with values in [0, 1] -> the network's inputs, (N, 3, size, size).
+
+    ``images`` (N, C, H, W) with C = 1 (grey, repeated in the three colour channels) or 3 are
+    resized to ``size`` x ``size`` (bicubic, the whole image, no crop) by :func:`preprocess`.
+    """
+    images = images.detach().float().cpu().clamp(0, 1)
+    if images.dim() != 4 or images.shape[1] not in (1, 3):
+        raise ValueError(f"expected images of shape (N, 1 or 3, H, W), got {tuple(images.shape)}.")
+    hwc = np.round(images.numpy() * 255).astype(np.uint8).transpose(0, 2, 3, 1)
+    if hwc.shape[-1] == 1:
+        hwc = hwc[..., 0]
+    return torch.stack([preprocess(img, size, size) for img in hwc])
 
 
 def _stages(net: EfficientNetLite0, x: torch.Tensor) -> torch.Tensor:

@@ -12,7 +12,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-__all__ = ["feature_map_grid", "filter_grid", "filter_images", "image_grid", "runs", "to_image"]
+__all__ = [
+    "architecture",
+    "feature_map_grid",
+    "filter_grid",
+    "filter_images",
+    "image_grid",
+    "runs",
+    "to_image",
+]
 
 
 def to_image(x: torch.Tensor, dataset=None) -> np.ndarray:
@@ -153,3 +161,53 @@ def runs(ax, x, measurements, *, color="C0", label=None, spread=0.06, marker="o"
         label=label,
         zorder=3,
     )
+
+
+def architecture(shapes: Sequence[tuple[int, int, int]], names: Sequence[str], ax=None):
+    """The picture courses draw of a CNN: one box per layer output, in order.
+
+    ``shapes`` are ``(channels, height, width)`` per output, ``names`` their labels. A box's
+    front face is as tall as the map is high and its depth as long as the map is wide (both on a
+    log scale, so a 4x4 map is still visible next to a 256x256 photograph); its thickness grows
+    with the number of channels (log scale too). Each box is labelled ``C x H x W``. Returns the
+    axes.
+    """
+    if len(shapes) != len(names):
+        raise ValueError(f"{len(shapes)} shapes but {len(names)} names.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.6 * len(shapes) + 1, 3.2), layout="constrained")
+    largest = max(max(h, w) for _, h, w in shapes)
+    widest = max(c for c, _, _ in shapes)
+
+    def side(n):  # map size -> drawn length
+        return 0.5 + 2.5 * math.log(n + 1) / math.log(largest + 1)
+
+    x = 0.0
+    for i, ((c, h, w), name) in enumerate(zip(shapes, names, strict=True)):
+        height, depth = side(h), side(w) * 0.45
+        thick = 0.12 + 0.9 * math.log2(c + 1) / math.log2(widest + 1)
+        dx, dy = depth * 0.7, depth * 0.5
+        colour = plt.cm.viridis(i / max(1, len(shapes) - 1))
+        front = [(x, 0), (x + thick, 0), (x + thick, height), (x, height)]
+        top = [
+            (x, height),
+            (x + thick, height),
+            (x + thick + dx, height + dy),
+            (x + dx, height + dy),
+        ]
+        right = [
+            (x + thick, 0),
+            (x + thick + dx, dy),
+            (x + thick + dx, height + dy),
+            (x + thick, height),
+        ]
+        for face, shade in ((front, 1.0), (top, 0.8), (right, 0.6)):
+            rgb = tuple(shade * v for v in colour[:3])
+            ax.add_patch(plt.Polygon(face, facecolor=rgb, edgecolor="k", linewidth=0.6))
+        ax.text(x + thick / 2, -0.25, f"{name}\n{c}×{h}×{w}", ha="center", va="top", fontsize=8)
+        x += thick + dx + 0.6
+    ax.set_xlim(-0.6, x)
+    ax.set_ylim(-1.1, 3.0 + 0.5 * 0.45 * 3.0 + 0.2)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    return ax

@@ -2,7 +2,8 @@
 
 * :func:`cka` -- centred kernel alignment (Kornblith et al., 2019): how similar two sets of
   activations for the same inputs are, invariant to rotations and isotropic scaling of either,
-  with linear or RBF kernels and an optional debiased (U-statistic) estimator.
+  with linear or RBF kernels and an optional debiased (U-statistic) estimator;
+  :func:`cka_matrix` for every pair of two lists of layers at once;
 * :func:`linear_probe` -- how well a linear classifier reads a label out of a layer's
   activations: the standard way to ask "does this layer encode that property?" (logistic
   regression, fitted iteratively; :func:`ridge_probe` is the closed-form least-squares
@@ -25,6 +26,7 @@ __all__ = [
     "ProbeResult",
     "ProbeRow",
     "cka",
+    "cka_matrix",
     "gram_linear",
     "gram_rbf",
     "linear_probe",
@@ -104,6 +106,18 @@ def cka(x, y, *, kernel: str = "linear", threshold: float = 1.0, debiased: bool 
     return float((gx * gy).sum() / (gx.norm() * gy.norm()))
 
 
+def cka_matrix(xs, ys, *, debiased: bool = False) -> np.ndarray:
+    """Linear CKA between every pair of ``xs`` and ``ys`` (lists of activations of the same
+    inputs): entry ``[i, j]`` is ``cka(xs[i], ys[j])``, with each kernel matrix computed once."""
+    gx = [_center(gram_linear(x), debiased) for x in xs]
+    gy = [_center(gram_linear(y), debiased) for y in ys]
+    gx = [g / g.norm() for g in gx]
+    gy = [g / g.norm() for g in gy]
+    if any(g.shape != gx[0].shape for g in gx + gy):
+        raise ValueError("every set of activations must have the same number of inputs.")
+    return np.array([[float((a * b).sum()) for b in gy] for a in gx])
+
+
 @dataclass(frozen=True)
 class ProbeResult:
     """Accuracy of a linear probe on the data it was fitted to and on held-out data."""
@@ -175,7 +189,10 @@ class _Ridge:
 
     def __init__(self, train_features, test_features, alpha):
         self.xtr, self.xte = _standardised(train_features, test_features)
-        gram = self.xtr.T @ self.xtr
+        # With more features than rows the same solution comes from the (rows x rows) system:
+        # w = X^T (X X^T + a n I)^-1 y  equals  (X^T X + a n I)^-1 X^T y.
+        self.dual = self.xtr.shape[1] > len(self.xtr)
+        gram = self.xtr @ self.xtr.T if self.dual else self.xtr.T @ self.xtr
         gram.diagonal().add_(alpha * len(self.xtr))
         self.factor = torch.linalg.cholesky(gram)
 
@@ -185,7 +202,10 @@ class _Ridge:
         classes = int(max(ytr.max(), yte.max())) + 1
         targets = torch.nn.functional.one_hot(ytr, classes).double()
         offset = targets.mean(0)
-        weight = torch.cholesky_solve(self.xtr.T @ (targets - offset), self.factor)
+        if self.dual:
+            weight = self.xtr.T @ torch.cholesky_solve(targets - offset, self.factor)
+        else:
+            weight = torch.cholesky_solve(self.xtr.T @ (targets - offset), self.factor)
         s_tr, s_te = self.xtr @ weight + offset, self.xte @ weight + offset
         return ProbeResult(
             train_accuracy=(s_tr.argmax(1) == ytr).double().mean().item(),
@@ -256,6 +276,7 @@ def probe_layers(
     l2: float = 1e-3,
     max_iter: int = 200,
     alpha: float = 0.1,
+    batch_size: int = 1024,
 ) -> list[ProbeRow]:
     """Linear probes of every label at every layer, on fixed-size (pooled) inputs.
 
@@ -278,6 +299,9 @@ def probe_layers(
     solver
         ``"logistic"``: :func:`linear_probe` (with ``l2`` and ``max_iter``); ``"ridge"``:
         :func:`ridge_probe` (with ``alpha``), closed form and much faster.
+    batch_size
+        Inputs per forward pass while the activations are read
+        (:func:`layerwise.features.extract`); smaller batches are faster for a large network.
 
     Returns
     -------
@@ -289,8 +313,8 @@ def probe_layers(
     if solver not in ("logistic", "ridge"):
         raise ValueError(f"solver must be 'logistic' or 'ridge', got {solver!r}.")
     inner = [name for name in layers if name != "input"]
-    acts_train = features.extract(model, x_train, inner) if inner else {}
-    acts_test = features.extract(model, x_test, inner) if inner else {}
+    acts_train = features.extract(model, x_train, inner, batch_size=batch_size) if inner else {}
+    acts_test = features.extract(model, x_test, inner, batch_size=batch_size) if inner else {}
     acts_train["input"], acts_test["input"] = x_train, x_test
     rows = []
     for layer in layers:

@@ -62,7 +62,15 @@ def test_there_are_examples():
 
 @pytest.mark.parametrize(
     "page",
-    ["index.html", "claims.html", "api.html", "references.html", "search.html", "genindex.html"],
+    [
+        "index.html",
+        "claims.html",
+        "api.html",
+        "contributing.html",
+        "references.html",
+        "search.html",
+        "genindex.html",
+    ],
 )
 def test_main_pages_exist(site, page):
     assert (site / page).is_file()
@@ -123,6 +131,11 @@ def test_every_example_opens_with_its_claims(site, example):
     answer = html[box : html.index("</div>", box)]
     assert "95 % interval" in answer
     assert re.search(r"holds|does not hold|not checked", answer)
+    # The reader is asked first: the box is folded under the page's question.
+    question = html.find('<details class="layerwise-predict"><summary><strong>Predict first:')
+    assert title < question < box < html.index("</details>", question), (
+        f"{example.name} has no ':Predict first:' question in its docstring"
+    )
 
 
 def test_claims_page_lists_every_claim_of_every_page(site):
@@ -182,6 +195,19 @@ def test_pages_load_nothing_from_other_hosts(site):
             if urlsplit(url).scheme in ("http", "https") or url.startswith("//"):
                 remote.append(f"{page.relative_to(site)}: {url}")
     assert not remote, "\n".join(remote[:20])
+
+
+def test_the_learners_navigation_keeps_contributor_pages_under_one_entry(site):
+    """The top navigation has one "For contributors" entry; the benchmarks and the API reference
+    are reached from it, not listed among the learner's pages."""
+    html = (site / "index.html").read_text(encoding="utf-8")
+    nav = html[html.index("bd-navbar-elements") :]
+    nav = nav[: nav.index("</nav>")]
+    assert 'href="contributing.html"' in nav
+    assert 'href="api.html"' not in nav and 'href="benchmarks.html"' not in nav
+    contributing = (site / "contributing.html").read_text(encoding="utf-8")
+    assert 'href="api.html"' in contributing and 'href="benchmarks.html"' in contributing
+    assert "nox -s docs" in contributing  # the README's build instructions are included
 
 
 def test_landing_page_links_every_chapter(site):
