@@ -20,7 +20,13 @@ def test_imports_are_followed_through_the_library(tmp_path):
     ex = write(tmp_path / "plot_a.py", "from layerwise import filters\nimport torch\n")
     assert layerwise_build.dependencies(ex) == ["__init__", "filters"]
     ex = write(tmp_path / "plot_b.py", "from layerwise.train import fit\n")
-    assert layerwise_build.dependencies(ex) == ["__init__", "data", "runtime", "train"]
+    assert layerwise_build.dependencies(ex) == [
+        "__init__",
+        "data",
+        "data.dataset",
+        "runtime",
+        "train",
+    ]
     ex = write(tmp_path / "plot_c.py", "import layerwise\n")
     assert set(layerwise_build.dependencies(ex)) == set(layerwise_build.library_modules())
 
@@ -48,6 +54,54 @@ def test_only_examples_that_use_a_changed_module_are_rerun(tmp_path, monkeypatch
     assert run_build() == ["gallery/plot_plot.py"]
     monkeypatch.setenv("LAYERWISE_PROFILE", "default")  # the profile changes every page
     assert run_build() == ["gallery/plot_data.py", "gallery/plot_plot.py"]
+
+
+def test_editing_a_module_of_a_subpackage_reruns_only_the_pages_that_use_it(tmp_path, monkeypatch):
+    library = tmp_path / "lib"
+    (library / "data").mkdir(parents=True)
+    write(library / "__init__.py", "")
+    write(library / "runtime.py", "# runtime\n")
+    write(library / "train.py", "from . import runtime\nfrom .data import Dataset\n")
+    write(
+        library / "data" / "__init__.py",
+        "from .dataset import Dataset\nfrom .photos import photo_patches\n"
+        "from . import sounds as _sounds\nfrom .sounds import spoken_words\n"
+        "#: documented here\nWORDS = _sounds.WORDS\n",
+    )
+    write(library / "data" / "dataset.py", "class Dataset: ...\n")
+    write(
+        library / "data" / "photos.py", "from .dataset import Dataset\ndef photo_patches(): ...\n"
+    )
+    write(library / "data" / "sounds.py", "from .. import runtime\ndef spoken_words(): ...\n")
+    monkeypatch.setattr(layerwise_build, "LIBRARY", library)
+    src, out = tmp_path / "gallery", tmp_path / "auto"
+    src.mkdir()
+    write(src / "plot_audio.py", "from layerwise import data, train\nd = data.spoken_words()\n")
+    write(src / "plot_photos.py", "from layerwise import data, train\nd = data.photo_patches()\n")
+    write(src / "plot_train.py", "from layerwise.train import fit\n")
+    write(src / "plot_words.py", "from layerwise.data import WORDS\n")
+    write(src / "plot_any.py", "from layerwise import data\nprint(data)\n")  # the whole package
+    assert layerwise_build.dependencies(src / "plot_audio.py") == [
+        "__init__", "data", "data.dataset", "data.sounds", "runtime", "train"
+    ]  # fmt: skip
+
+    def run_build():
+        rerun = layerwise_build.invalidate_stale_examples([src], [out])
+        for ex in src.glob("*.py"):
+            write(out / f"{ex.name}.md5", "ok")
+        return rerun
+
+    run_build()
+    assert run_build() == []
+    write(library / "data" / "sounds.py", "from .. import runtime\ndef spoken_words(): 1\n")
+    assert run_build() == ["gallery/plot_any.py", "gallery/plot_audio.py", "gallery/plot_words.py"]
+    write(library / "data" / "photos.py", "from .dataset import Dataset\ndef photo_patches(): 1\n")
+    assert run_build() == ["gallery/plot_any.py", "gallery/plot_photos.py"]
+    write(library / "data" / "dataset.py", "class Dataset: 1\n")  # what train uses
+    assert run_build() == [
+        "gallery/plot_any.py", "gallery/plot_audio.py", "gallery/plot_photos.py",
+        "gallery/plot_train.py",
+    ]  # fmt: skip
 
 
 def test_example_order_rejects_unlisted_pages(monkeypatch):

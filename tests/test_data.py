@@ -1,10 +1,9 @@
-import math
-
 import numpy as np
 import pytest
 import torch
 
 from layerwise import data
+from layerwise.data import drawings, photos
 
 
 @pytest.fixture(scope="module")
@@ -43,10 +42,10 @@ def test_no_test_patch_overlaps_a_training_patch(patches):
 def test_crops_never_leave_their_tile():
     rng = np.random.default_rng(0)
     img = np.arange(64 * 96 * 3).reshape(64, 96, 3)
-    is_test = data._tile_split(img.shape, 32, 0.25, rng)
+    is_test = photos._tile_split(img.shape, 32, 0.25, rng)
     for split in (False, True):
         tiles = np.argwhere(is_test == split)
-        crops, origins = data._crops(img, tiles, 32, 16, 500, rng)
+        crops, origins = photos._crops(img, tiles, 32, 16, 500, rng)
         assert origins.shape == (500, 2)
         for crop in crops:
             y, x = divmod(int(crop[0, 0, 0]) // 3, 96)
@@ -81,7 +80,7 @@ def test_render_marks_the_orientation_of_each_stroke():
     segments = torch.tensor(
         [[[2.0, 8.0, 14.0, 8.0]], [[8.0, 2.0, 8.0, 14.0]], [[2.0, 2.0, 14.0, 14.0]]]
     )
-    ink, orientation = data._render(segments, 16, torch.full((3,), 1.5))
+    ink, orientation = drawings._render(segments, 16, torch.full((3,), 1.5))
     assert ink.shape == (3, 16, 16)
     for i, expected in enumerate([0, 2, 1]):
         assert torch.all(orientation[i][ink[i] > 0.5] == expected)
@@ -91,7 +90,7 @@ def test_shapes_parts_follow_the_objects_without_clutter():
     d = data.shapes(n_train=400, n_test=100, distractors=0, seed=0)
     for name in data.SHAPE_CLASSES:
         label = data.SHAPE_CLASSES.index(name)
-        _, parts = data._TEMPLATES[name]
+        _, parts = drawings._TEMPLATES[name]
         rows = d.y_train == label
         for part in ("corner", "junction", "curve"):
             assert torch.all(d.parts_train[part][rows] == int(part in parts)), (name, part)
@@ -123,4 +122,12 @@ def test_load_names_the_offline_alternatives(tmp_path):
 def test_dataset_repr_is_readable():
     d = data.digits()
     assert "1257 train / 540 test images of 1x8x8, 10 classes" in repr(d)
-    assert math.isclose(d.std.item(), d.std.item())
+
+
+def test_training_images_are_standardised_per_channel_and_denormalize_undoes_it(patches):
+    x = patches.x_train
+    assert torch.allclose(x.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-4)
+    assert torch.allclose(x.std(dim=(0, 2, 3)), torch.ones(3), atol=1e-4)
+    pixels = patches.denormalize(x[:8])
+    assert pixels.min() >= 0 and pixels.max() <= 1 and pixels.std() > 0.05
+    assert torch.allclose(patches.normalize(pixels), x[:8], atol=1e-5)

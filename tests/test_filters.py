@@ -38,8 +38,8 @@ def test_a_flat_colour_blob_is_not_oriented():
 def test_bad_shapes_are_rejected():
     with pytest.raises(ValueError, match="expected conv weights"):
         filters.spectrum(torch.zeros(3, 7, 7))
-    with pytest.raises(ValueError, match="at least the kernel size"):
-        filters.spectrum(torch.zeros(1, 1, 9, 9), pad=8)
+    with pytest.raises(ValueError, match=r"grid \(8\) must be at least the kernel size \(9\)"):
+        filters.spectrum(torch.zeros(1, 1, 9, 9), grid=8)
 
 
 def test_isotropic_null_keeps_smoothness_and_loses_orientation():

@@ -1,7 +1,8 @@
 import pytest
 import torch
+from torch import nn
 
-from layerwise import models
+from layerwise import features, models
 
 
 def test_cnn_layers_are_named_and_shapes_flow():
@@ -9,7 +10,7 @@ def test_cnn_layers_are_named_and_shapes_flow():
     names = [name for name, _ in model.named_children()]
     assert names == ["conv1", "bn1", "relu1", "pool1", "conv2", "bn2", "relu2", "pool2",
                      "gap", "flatten", "fc"]  # fmt: skip
-    assert models.conv_layer_names(model) == ["conv1", "conv2"]
+    assert features.layer_names(model, nn.Conv2d) == ["conv1", "conv2"]
     assert model(torch.zeros(2, 3, 32, 32)).shape == (2, 5)
     assert model.config.widths == (8, 16)
 

@@ -90,5 +90,5 @@ def test_match_units_of_a_rotated_layer_finds_no_partner():
 
 def test_unit_correlations_shapes_and_errors():
     assert neurons.unit_correlations(torch.randn(10, 3), torch.randn(10, 5)).shape == (3, 5)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="activations of the same inputs"):
         neurons.unit_correlations(torch.randn(10, 3), torch.randn(9, 3))

@@ -147,12 +147,12 @@ def test_parameter_count_and_matched_width():
         w = parity.matched_width(n, n, 3)
         deep = parity.parameter_count(n, n, 3)
         assert abs(parity.parameter_count(n, w, 1) - deep) <= (n + 2) / 2
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be positive; got 3, 0, 1"):
         parity.parameter_count(3, 0, 1)
 
 
 def test_train_parity_rejects_bad_architectures():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at least one \\(width, depth\\) pair"):
         parity.train_parity(3, [(0, 1)])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="activation must be one of relu, tanh, got 'gelu'"):
         parity.train_parity(3, [(2, 1)], activation="gelu")

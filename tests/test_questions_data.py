@@ -2,8 +2,9 @@
 
 import pytest
 import torch
+from torch import nn
 
-from layerwise import data, models, train
+from layerwise import data, features, models, train
 
 
 def test_four_clusters_are_four_quadrants():
@@ -84,10 +85,12 @@ def test_a_1d_cnn_trains_on_sounds():
     config = models.CNN1dConfig(num_classes=ds.num_classes, widths=(8, 16), kernel_sizes=(15, 9))
     model = config.build()
     assert [n for n, _ in model.named_children()][:4] == ["conv1", "bn1", "relu1", "pool1"]
-    assert models.conv_layer_names(model) == ["conv1", "conv2"]
-    result = train.fit(config, ds, train.TrainConfig(epochs=2, batch_size=64), verbose=False)
+    assert features.layer_names(model, nn.Conv1d) == ["conv1", "conv2"]
+    result = train.fit(config, ds, train.TrainConfig(epochs=4, batch_size=64), verbose=False)
     assert result.model(ds.x_test[:4]).shape == (4, ds.num_classes)
-    assert len(result.history["test_acc"]) == 2
+    loss = result.history["train_loss"]
+    assert loss[-1] < 0.9 * loss[0]
+    assert result.test_accuracy > 0.2  # eight words: chance is 0.125 (measured: 0.32)
 
 
 def test_dataset_helpers_work_for_points_and_sounds():

@@ -1,5 +1,3 @@
-import time
-
 import pytest
 import torch
 import torchvision
@@ -17,7 +15,7 @@ from layerwise.receptive import (
 
 
 def test_two_small_filters_see_six_pixels():
-    """The example of the issue: a 3x3 filter followed by a 4x4 one sees 6x6 input pixels."""
+    """Two filters in a row, 3x3 then 4x4: each unit sees 3 + 4 - 1 = 6 input pixels a side."""
     net = nn.Sequential(nn.Conv2d(1, 1, 3), nn.Conv2d(1, 1, 4))
     rf = receptive_field(net, (10, 12))
     assert rf["0"] == ReceptiveField((3, 3), (1, 1), (1.0, 1.0), (8, 10))
@@ -57,14 +55,16 @@ def test_vgg16_matches_the_published_table():
     assert (last.size[0] - 1) / 2 - last.start[0] == 90  # effective padding
 
 
-def test_resnet50_is_fast():
+def test_resnet50_is_read_from_its_graph_without_running_it():
     net = torchvision.models.resnet50(weights=None)
-    receptive_field(net, 224)
-    t = time.perf_counter()
+    computed = []  # layers that computed a tensor (tracing passes symbolic proxies instead)
+    for module in net.modules():
+        module.register_forward_hook(
+            lambda module, args, out: computed.append(isinstance(out, torch.Tensor))
+        )
     rf = receptive_field(net, 224)
-    assert time.perf_counter() - t < 1.0
+    assert computed and not any(computed)
     assert rf["layer4"].stride == (32, 32)
-    assert "layer1.0.relu_2" in rf  # the names features.extract uses
 
 
 # -- the analytic fields against the gradient method --------------------------------------------
@@ -164,17 +164,18 @@ def test_torchvision_models_agree_with_the_gradient_method(name, size, layers):
 def test_published_sizes_where_the_architectures_match():
     """Araujo et al. (2019), TF-Slim models: alexnet_v2 195/32, vgg_16 212/32 (padding 90).
 
-    torchvision's ResNet (stride on the 3x3 convolution) and MobileNetV2 differ from TF-Slim's
-    resnet_v1_50 (483) and mobilenet_v1 (315), so only their strides are comparable.
+    torchvision's ResNet-50 puts the stride on the 3x3 convolution (ResNet v1.5), where TF-Slim's
+    resnet_v1_50 (483) has it on the 1x1; one stride-2 3x3 convolution sits later in each stage,
+    which makes 427. torchvision's MobileNetV2 is not TF-Slim's mobilenet_v1 (315); its 491 is
+    checked against the gradient method on smaller layers below.
     """
     alexnet = receptive_field(_meta("alexnet"), 224)["features"]
     assert (alexnet.size, alexnet.stride) == ((195, 195), (32, 32))
     vgg = receptive_field(_meta("vgg16"), 224)["features"]
     assert (vgg.size, vgg.stride, vgg.start) == ((212, 212), (32, 32), (15.5, 15.5))
-    for name, last in [("resnet50", "layer4"), ("mobilenet_v2", "features")]:
+    for name, last, size in [("resnet50", "layer4", 427), ("mobilenet_v2", "features", 491)]:
         field = receptive_field(_meta(name), 224)[last]
-        assert field.stride == (32, 32)
-        assert field.size != (483, 483) and field.size != (315, 315)
+        assert (field.size, field.stride) == ((size, size), (32, 32))
 
 
 # -- errors ---------------------------------------------------------------------------------------

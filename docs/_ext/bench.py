@@ -46,7 +46,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-#: What issue 8 asks of a CPU build in the default profile (seconds, megabytes, a ratio).
+#: The budget a CPU build in the default profile must meet (seconds, megabytes, a ratio).
 TARGETS = {
     "cold_seconds": 600,
     "page_seconds": 90,

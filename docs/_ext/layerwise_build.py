@@ -2,9 +2,10 @@
 
 * **Stale examples.** Sphinx-Gallery re-runs an example only when the example file changes. Here
   each example also gets a fingerprint of the ``layerwise`` modules it imports (followed through
-  the package's own imports), the build profile, the device type and the PyTorch version; when
-  it changes, the example's ``.md5`` is removed so Sphinx-Gallery runs it again. Executed MyST
-  pages are re-run the same way (their execution cache is dropped).
+  the package's own imports; a name read from a subpackage, such as ``data.shapes``, counts the
+  submodule that defines it, not the whole subpackage), the build profile, the device type and
+  the PyTorch version; when it changes, the example's ``.md5`` is removed so Sphinx-Gallery runs
+  it again. Executed MyST pages are re-run the same way (their execution cache is dropped).
 * **Isolation.** :func:`reset_state` runs before every example: it re-seeds every generator,
   closes figures and frees GPU memory, so one page cannot change another's numbers.
 * **Parallel examples.** With ``LAYERWISE_GALLERY_JOBS=N`` Sphinx-Gallery runs ``N`` examples
@@ -46,53 +47,141 @@ STATE_FILE = ".layerwise-fingerprints.json"
 # --------------------------------------------------------------------------------------------
 
 
-def _imported_modules(source: str, package: str | None) -> set[str] | None:
-    """Modules of ``layerwise`` that Python source imports; None means "the whole package".
+def library_modules() -> dict[str, Path]:
+    """Every module of the library by its name inside ``layerwise``, subpackages included:
+    ``"train"``, ``"data"`` (a package: its ``__init__.py``), ``"data.sounds"``; the package's
+    own ``__init__.py`` is ``"__init__"``."""
+    found = {}
+    for path in sorted(LIBRARY.rglob("*.py")):
+        parts = path.relative_to(LIBRARY).with_suffix("").parts
+        if parts[-1] == "__init__" and len(parts) > 1:
+            parts = parts[:-1]
+        found[".".join(parts)] = path
+    return found
 
-    ``package`` is the importing module's package (for relative imports inside the library).
+
+def _attribute_uses(tree: ast.AST) -> dict[str, set[str] | None]:
+    """For each name in the source, the attributes read from it (``data.shapes`` ->
+    ``{"shapes"}``), or None when the name is also used on its own (any attribute may be read)."""
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    used: dict[str, set[str] | None] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            parent = parents.get(node)
+            if isinstance(parent, ast.Attribute) and parent.value is node:
+                if used.get(node.id, set()) is not None:
+                    used.setdefault(node.id, set()).add(parent.attr)
+            else:
+                used[node.id] = None
+    return used
+
+
+# What source uses from the library, as ``(module, what)`` pairs: ``what`` None is the whole
+# module (its file and what it imports), ``""`` its file alone, a name one name it defines or
+# imports.
+Reference = tuple
+
+
+def _references(source: str, module: str | None, modules: dict[str, Path]) -> list | None:
+    """What Python source uses from ``layerwise``; None means "the whole package".
+
+    ``module`` is the importing module's name inside the library (``"data.sounds"``; None for an
+    example), for relative imports. A module bound to a name (``from layerwise import data``)
+    is used through the attributes read from that name, so that a page calling
+    ``data.shapes(...)`` depends on the submodule that defines ``shapes``, not on every dataset.
     """
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    uses = _attribute_uses(tree)
+    found: list[Reference] = []
+    if module is None or module == "__init__":
+        package: list[str] = []
+    elif modules[module].name == "__init__.py":
+        package = module.split(".")
+    else:
+        package = module.split(".")[:-1]
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 parts = alias.name.split(".")
                 if parts[0] == "layerwise":
                     if len(parts) == 1:
                         return None  # ``import layerwise``: any submodule may be used
-                    found.add(parts[1])
+                    found.append((".".join(parts[1:]), None))
         elif isinstance(node, ast.ImportFrom):
-            if node.level and package == "layerwise":
-                base = node.module.split(".")[0] if node.module else None
+            if node.level and module is not None:
+                up = package[: len(package) - (node.level - 1)]
+                base = ".".join(up + ([node.module] if node.module else []))
             elif node.module and node.module.split(".")[0] == "layerwise":
-                parts = node.module.split(".")
-                base = parts[1] if len(parts) > 1 else None
+                base = ".".join(node.module.split(".")[1:])
             else:
                 continue
-            if base is None:  # ``from layerwise import a, b`` / ``from . import a``
-                found.update(alias.name for alias in node.names)
-            else:
-                found.add(base)
+            for alias in node.names:
+                target = f"{base}.{alias.name}" if base else alias.name
+                if target in modules:  # ``from layerwise import data``: a module, by name
+                    attributes = uses.get(alias.asname or alias.name)
+                    if not attributes:  # passed around, or imported for its side effects
+                        found.append((target, None))
+                    else:
+                        found.append((target, ""))
+                        found.extend((target, a) for a in sorted(attributes))
+                elif base:  # ``from layerwise.data import shapes``: a name in a module
+                    found.append((base, alias.name))
     return found
 
 
-def library_modules() -> dict[str, Path]:
-    return {p.stem: p for p in sorted(LIBRARY.glob("*.py"))}
+def _expand(ref: Reference, modules: dict[str, Path]) -> list[Reference] | None:
+    """What one reference needs in turn (its module's file is counted by the caller).
+
+    A name read from a package leads to the submodule it comes from (the package's
+    ``__init__`` re-exports it); a name read from a plain module, to the whole module.
+    """
+    module, name = ref
+    source = modules[module].read_text(encoding="utf-8")
+    if name == "":
+        return []
+    if name is None or modules[module].name != "__init__.py":
+        return _references(source, module, modules)
+    if f"{module}.{name}" in modules:
+        return [(f"{module}.{name}", None)]
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                if (alias.asname or alias.name) == name:  # a re-export: where it comes from
+                    single = ast.ImportFrom(node.module, [ast.alias(alias.name)], node.level)
+                    found = _references(ast.unparse(single), module, modules) or []
+                    return [(m, n or None) for m, n in found]
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == name for t in node.targets
+        ):  # ``PHOTOS = _photos.PHOTOS``: what the value reads, through the imports it uses
+            reads = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
+            imports = [
+                ast.ImportFrom(i.module, [ast.alias(a.name, a.asname)], i.level)
+                for i in ast.walk(ast.parse(source))
+                if isinstance(i, ast.ImportFrom)
+                for a in i.names
+                if (a.asname or a.name) in reads
+            ]
+            statements = "\n".join(ast.unparse(n) for n in [*imports, node])
+            return _references(statements, module, modules)
+    return _references(source, module, modules)  # defined in the ``__init__`` otherwise
 
 
 def dependencies(example: Path) -> list[str]:
     """The library modules an example depends on, directly or through other modules."""
     modules = library_modules()
-    direct = _imported_modules(example.read_text(encoding="utf-8"), None)
-    todo = set(modules) if direct is None else {m for m in direct if m in modules}
-    seen: set[str] = {"__init__"}
+    direct = _references(example.read_text(encoding="utf-8"), None, modules)
+    todo = [(m, None) for m in modules] if direct is None else list(direct)
+    done: set[Reference] = set()
+    files: set[str] = {"__init__"}
     while todo:
-        name = todo.pop()
-        if name in seen:
+        ref = todo.pop()
+        if ref in done or ref[0] not in modules:
             continue
-        seen.add(name)
-        inner = _imported_modules(modules[name].read_text(encoding="utf-8"), "layerwise")
-        todo |= (set(modules) if inner is None else inner & set(modules)) - seen
-    return sorted(seen)
+        done.add(ref)
+        files.add(ref[0])
+        more = _expand(ref, modules)
+        todo += [(m, None) for m in modules] if more is None else more
+    return sorted(files)
 
 
 def environment_fingerprint() -> dict[str, str]:

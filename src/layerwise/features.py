@@ -7,14 +7,22 @@ no hand-written forward pass.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["TopActivations", "crop", "extract", "layer_names", "top_activations"]
+__all__ = [
+    "TopActivations",
+    "check_layers",
+    "crop",
+    "extract",
+    "layer_names",
+    "layer_outputs",
+    "top_activations",
+]
 
 
 def layer_names(model: nn.Module, kind: type[nn.Module] | tuple[type[nn.Module], ...] = nn.Module):
@@ -44,7 +52,6 @@ def extract(
     ValueError
         If a name is not a layer of the model.
     """
-    _check_layers(model, layers)
     chunks: dict[str, list[torch.Tensor]] = {name: [] for name in layers}
     for out in _batched_outputs(model, x, layers, batch_size):
         for name in layers:
@@ -52,9 +59,26 @@ def extract(
     return {name: torch.cat(parts) for name, parts in chunks.items()}
 
 
-def _check_layers(model: nn.Module, layers: Sequence[str]) -> None:
+def check_layers(
+    model: nn.Module, layers: Sequence[str], *, leaf_modules: Sequence[type] = ()
+) -> None:
+    """Raise a ValueError naming the ``layers`` that are not layers of the model.
+
+    A layer is a module of the model (by qualified name) or, in a model that :mod:`torch.fx`
+    can trace, any node of its graph as torchvision names it (``relu_1``: the second call);
+    ``leaf_modules`` are module types the tracer keeps whole.
+    """
     known = {name for name, _ in model.named_modules() if name}
     unknown = [name for name in layers if name not in known]
+    if unknown:
+        from torchvision.models.feature_extraction import get_graph_node_names
+
+        try:
+            tracer = {"leaf_modules": list(leaf_modules)}
+            known |= set(get_graph_node_names(model, tracer_kwargs=tracer)[1])
+        except Exception:  # noqa: BLE001, S110 - torch.fx raises many kinds of errors
+            pass
+        unknown = [name for name in unknown if name not in known]
     if unknown:
         raise ValueError(
             f"{', '.join(map(repr, unknown))} not in the model; its layers are "
@@ -62,17 +86,70 @@ def _check_layers(model: nn.Module, layers: Sequence[str]) -> None:
         )
 
 
-def _batched_outputs(model: nn.Module, x: torch.Tensor, layers: Sequence[str], batch_size: int):
-    """The named layers' outputs, one batch of ``x`` at a time, with the model in eval mode."""
+def layer_outputs(
+    model: nn.Module, layers: Sequence[str], *, leaf_modules: Sequence[type] = ()
+) -> Callable[[torch.Tensor], dict[str, torch.Tensor]]:
+    """A function from an input batch to the outputs of the named ``layers`` (a dict by name).
+
+    The model's forward is traced with torchvision's
+    :func:`~torchvision.models.feature_extraction.create_feature_extractor`, so a name may be
+    any node of the graph; gradients flow to the input. A model that does not trace is run
+    whole with forward hooks, which read modules only (on their first call, as the graph names
+    them). ``leaf_modules`` are module types the tracer keeps whole. The model is not put in
+    eval mode: that is the caller's choice.
+    """
+    check_layers(model, layers, leaf_modules=leaf_modules)
     from torchvision.models.feature_extraction import create_feature_extractor
 
-    extractor = create_feature_extractor(model, return_nodes={name: name for name in layers})
+    try:
+        extractor = create_feature_extractor(
+            model,
+            return_nodes={name: name for name in layers},
+            tracer_kwargs={"leaf_modules": list(leaf_modules)},
+        )
+    except Exception as err:  # noqa: BLE001 - torch.fx raises many kinds of errors
+        modules = dict(model.named_modules())
+        missing = [name for name in layers if name not in modules]
+        if missing:
+            raise ValueError(
+                f"{', '.join(map(repr, missing))} not a module of the model, and the model "
+                f"cannot be traced to find it ({type(err).__name__})."
+            ) from err
+        return _hooked_outputs(model, layers)
+    extractor.train(model.training)
+    return extractor
+
+
+def _hooked_outputs(model: nn.Module, layers: Sequence[str]):
+    """Outputs of modules read with forward hooks while the whole model runs."""
+    modules = dict(model.named_modules())
+
+    def run(x: torch.Tensor) -> dict[str, torch.Tensor]:
+        captured: dict[str, torch.Tensor] = {}
+
+        def hook(name):
+            return lambda module, args, output: captured.setdefault(name, output)
+
+        handles = [modules[name].register_forward_hook(hook(name)) for name in layers]
+        try:
+            model(x)
+        finally:
+            for handle in handles:
+                handle.remove()
+        return captured
+
+    return run
+
+
+def _batched_outputs(model: nn.Module, x: torch.Tensor, layers: Sequence[str], batch_size: int):
+    """The named layers' outputs, one batch of ``x`` at a time, with the model in eval mode."""
     dev = next(model.parameters()).device
     was_training = model.training
     model.eval()
     try:
+        outputs = layer_outputs(model, layers)
         for i in range(0, len(x), batch_size):
-            yield extractor(x[i : i + batch_size].to(dev))
+            yield outputs(x[i : i + batch_size].to(dev))
     finally:
         model.train(was_training)
 
@@ -120,7 +197,6 @@ def top_activations(
     k
         How many inputs per channel (at most N).
     """
-    _check_layers(model, [layer])
     if not 0 < k <= len(x):
         raise ValueError(f"k must be in 1..{len(x)} (the number of inputs), got {k}.")
     peaks, where = [], []

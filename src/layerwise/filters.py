@@ -21,11 +21,12 @@ __all__ = [
 ]
 
 
-def spectrum(weights: torch.Tensor, pad: int = 16) -> torch.Tensor:
+def spectrum(weights: torch.Tensor, grid: int = 16) -> torch.Tensor:
     """Power spectrum of each filter, summed over input channels, DC removed.
 
-    ``weights``: (out_channels, in_channels, k, k). Returns (out_channels, pad, pad) with zero
-    frequency at the centre; filters are zero-padded to ``pad`` x ``pad`` for a finer grid.
+    ``weights``: (out_channels, in_channels, k, k). Returns (out_channels, grid, grid) with zero
+    frequency at the centre: ``grid`` is the side of the FFT, to which the filters are
+    zero-padded for a finer sampling of their spectrum.
     """
     if weights.dim() != 4:
         raise ValueError(
@@ -34,9 +35,9 @@ def spectrum(weights: torch.Tensor, pad: int = 16) -> torch.Tensor:
     w = weights.detach().float().cpu()
     w = w - w.mean(dim=(-2, -1), keepdim=True)  # remove each channel's DC
     k = w.shape[-1]
-    if pad < k:
-        raise ValueError(f"pad ({pad}) must be at least the kernel size ({k}).")
-    power = torch.fft.fft2(w, s=(pad, pad)).abs().square().sum(dim=1)
+    if grid < k:
+        raise ValueError(f"grid ({grid}) must be at least the kernel size ({k}).")
+    power = torch.fft.fft2(w, s=(grid, grid)).abs().square().sum(dim=1)
     return torch.fft.fftshift(power, dim=(-2, -1))
 
 
@@ -46,25 +47,25 @@ def _angles(n: int) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.atan2(fy, fx), (fx.square() + fy.square()).sqrt()
 
 
-def _orientation_vector(weights: torch.Tensor, pad: int) -> torch.Tensor:
-    p = spectrum(weights, pad)
-    theta, radius = _angles(pad)
+def _orientation_vector(weights: torch.Tensor, grid: int) -> torch.Tensor:
+    p = spectrum(weights, grid)
+    theta, radius = _angles(grid)
     p = p * (radius > 0)
     z = (p * torch.exp(2j * theta)).sum(dim=(-2, -1))
     return z / p.sum(dim=(-2, -1)).clamp_min(1e-12)
 
 
-def orientation_selectivity(weights: torch.Tensor, pad: int = 16) -> torch.Tensor:
+def orientation_selectivity(weights: torch.Tensor, grid: int = 16) -> torch.Tensor:
     """Orientation selectivity index of each filter, in [0, 1] (higher = more edge-like)."""
-    return _orientation_vector(weights, pad).abs()
+    return _orientation_vector(weights, grid).abs()
 
 
-def preferred_orientation(weights: torch.Tensor, pad: int = 16) -> torch.Tensor:
+def preferred_orientation(weights: torch.Tensor, grid: int = 16) -> torch.Tensor:
     """Orientation, in degrees in [0, 180), of the edges each filter responds to most.
 
     This is the angle of the edge in the image (perpendicular to the frequency vector).
     """
-    freq_angle = torch.angle(_orientation_vector(weights, pad)) / 2
+    freq_angle = torch.angle(_orientation_vector(weights, grid)) / 2
     return (torch.rad2deg(freq_angle) + 90.0) % 180.0
 
 

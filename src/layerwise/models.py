@@ -17,7 +17,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-__all__ = ["CNN1dConfig", "CNNConfig", "MLPConfig", "conv_layer_names"]
+__all__ = ["CNN1dConfig", "CNNConfig", "MLPConfig"]
 
 
 class _ConvStack:
@@ -194,8 +194,3 @@ class CNN1dConfig(_ConvStack):
 
     def to_dict(self) -> dict:
         return {"type": type(self).__name__, **asdict(self)}
-
-
-def conv_layer_names(model: nn.Module) -> list[str]:
-    """Names of the model's convolution layers in order (``conv1``, ...), 2-D or 1-D."""
-    return [name for name, m in model.named_modules() if isinstance(m, nn.Conv2d | nn.Conv1d)]

@@ -35,6 +35,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import features
+
 __all__ = [
     "COLOR_CORRELATION",
     "Image",
@@ -304,52 +306,6 @@ class RenderResult:
     history: list[float] = field(default_factory=list)
 
 
-class _StopForward(Exception):
-    """Raised by :class:`_Recorder` once every layer it watches has produced its output."""
-
-
-class _Recorder:
-    """Forward hooks that keep the outputs of named layers.
-
-    With ``stop``, the forward pass ends (by :class:`_StopForward`, which :meth:`run` catches)
-    as soon as every watched layer has produced an output: the layers after them cannot change
-    the objective or its gradient, so running them only costs time.
-    """
-
-    def __init__(self, model: nn.Module, layers: Sequence[str], stop: bool = False):
-        modules = dict(model.named_modules())
-        unknown = [name for name in layers if name not in modules or not name]
-        if unknown:
-            raise ValueError(
-                f"{', '.join(map(repr, unknown))} not in the model; its layers are "
-                f"{', '.join(n for n in modules if n)}."
-            )
-        self.model, self.layers, self.stop = model, tuple(layers), stop
-        self.outputs: dict[str, torch.Tensor] = {}
-        self.handles = [modules[name].register_forward_hook(self._hook(name)) for name in layers]
-
-    def _hook(self, name):
-        def hook(module, inputs, output):
-            self.outputs[name] = output
-            if self.stop and all(layer in self.outputs for layer in self.layers):
-                raise _StopForward
-
-        return hook
-
-    def run(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The watched layers' outputs for input ``x``."""
-        self.outputs = {}
-        try:
-            self.model(x)
-        except _StopForward:
-            pass
-        return self.outputs
-
-    def close(self):
-        for h in self.handles:
-            h.remove()
-
-
 def render(
     model: nn.Module,
     objective: Objective,
@@ -361,9 +317,12 @@ def render(
     lr: float = 0.05,
     seed: int = 0,
     size: tuple[int, int, int, int] = (1, 3, 64, 64),
-    stop_early: bool = True,
 ) -> RenderResult:
     """Maximise ``objective`` by gradient ascent (Adam) on the image parameters.
+
+    The forward pass goes through :func:`layerwise.features.layer_outputs`, which computes only
+    what the objective reads: visualising an early layer of a large network skips its deep
+    layers.
 
     Parameters
     ----------
@@ -384,10 +343,6 @@ def render(
     seed
         Seeds the default image's start and the transforms' random draws: the same seed gives
         the same result.
-    stop_early
-        End each forward pass once the layers the objective reads have their outputs (the
-        result is the same; deep layers of a large network are skipped when an early layer is
-        visualised). Turn it off for a model that calls a watched layer more than once.
 
     Returns
     -------
@@ -402,15 +357,15 @@ def render(
     dev = next(model.parameters()).device
     was_training = model.training
     model.eval()
-    recorder = _Recorder(model, objective.layers, stop=stop_early)
     opt = torch.optim.Adam(image.params, lr=lr)
     history = []
     try:
+        outputs = features.layer_outputs(model, objective.layers)
         for _ in range(steps):
             x = image()
             if transform is not None:
                 x = transform(x, generator)
-            value = objective(recorder.run(preprocess(x.to(dev))))
+            value = objective(outputs(preprocess(x.to(dev))))
             grads = torch.autograd.grad(-value, image.params)
             for p, g in zip(image.params, grads, strict=True):
                 p.grad = g
@@ -418,9 +373,8 @@ def render(
             history.append(value.item())
         with torch.no_grad():
             final = image()
-            value = objective(recorder.run(preprocess(final.to(dev)))).item()
+            value = objective(outputs(preprocess(final.to(dev)))).item()
     finally:
-        recorder.close()
         model.train(was_training)
     return RenderResult(images=final.detach(), value=value, history=history)
 

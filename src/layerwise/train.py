@@ -104,12 +104,20 @@ def cache_dir() -> Path:
     return Path(os.environ.get("LAYERWISE_CACHE", "~/.cache/layerwise/models")).expanduser()
 
 
-def _code_fingerprint() -> str:
-    """Hash of the library code that decides what a trained model looks like."""
-    here = Path(__file__).parent
+#: The library code that decides what a trained model looks like: modules or packages (a
+#: package counts with every module in it). The data count through their own fingerprint.
+_CODE = ("train", "models", "runtime")
+
+
+def _code_fingerprint(library: Path | None = None) -> str:
+    """Hash of the library code in :data:`_CODE` (file names and contents)."""
+    library = library or Path(__file__).parent
     h = hashlib.sha256()
-    for name in ("train.py", "models.py", "runtime.py"):
-        h.update((here / name).read_bytes())
+    for name in _CODE:
+        module = library / f"{name}.py"
+        for path in [module] if module.exists() else sorted((library / name).rglob("*.py")):
+            h.update(path.relative_to(library).as_posix().encode())
+            h.update(path.read_bytes())
     return h.hexdigest()[:16]
 
 

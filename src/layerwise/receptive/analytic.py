@@ -1,42 +1,23 @@
-"""Receptive fields: which input pixels each unit of a convolutional network can see.
+"""The analytic receptive field of every layer, from the architecture alone.
 
-Three ways to answer the question, from exact to empirical:
-
-* :func:`receptive_field` computes it analytically for every layer of a model, following the
-  recurrences of Araujo, Norris & Sim (2019): a layer with kernel ``k``, stride ``s``, padding
-  ``p`` and dilation ``d`` turns a field of size ``r``, jump ``j`` and start ``c`` into
-  ``r + d (k - 1) j``, ``j s`` and ``c + (d (k - 1) / 2 - p) j``. Branches that meet (a residual
-  addition, a concatenation) give the union of their fields. The model's forward is read with
-  :mod:`torch.fx` (as in :mod:`layerwise.features`, with the same layer names), or, for a plain
-  chain of layers that does not trace, by running it once with forward hooks.
-* :func:`gradient_receptive_field` measures the field of one layer from the support of an input
-  gradient, in a copy of the model whose weights are positive and whose pools average, so that
-  nothing cancels. It is the independent check of the analytic numbers.
-* :func:`effective_receptive_field` is the *effective* receptive field of Luo et al. (2016): how
-  strongly each input pixel influences a centre unit, averaged over random inputs (and
-  initialisations), with its Gaussian width.
+:func:`receptive_field` follows the recurrences of Araujo, Norris & Sim (2019): a layer with
+kernel ``k``, stride ``s``, padding ``p`` and dilation ``d`` turns a field of size ``r``, jump
+``j`` and start ``c`` into ``r + d (k - 1) j``, ``j s`` and ``c + (d (k - 1) / 2 - p) j``.
+Branches that meet (a residual addition, a concatenation) give the union of their fields. The
+model's forward is read with :mod:`torch.fx` (as in :mod:`layerwise.features`, with the same
+layer names), or, for a plain chain of layers that does not trace, by running it once with
+forward hooks.
 """
 
 from __future__ import annotations
 
-import copy
-import math
 import operator
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-__all__ = [
-    "EffectiveReceptiveField",
-    "ReceptiveField",
-    "effective_receptive_field",
-    "gradient_receptive_field",
-    "receptive_field",
-]
 
 
 @dataclass(frozen=True)
@@ -107,6 +88,31 @@ def _pair(value) -> tuple[int, int]:
     return (value, value) if isinstance(value, int) else tuple(value)
 
 
+def _window_count(span: int, stride: int, last_start: int, ceil_mode: bool) -> int:
+    """How many windows a sliding window places along an axis, as PyTorch counts them.
+
+    ``span`` is the padded length minus the window's extent; ``last_start`` the first position
+    in the right padding (the length plus the left padding).
+    """
+    out = (-(-span // stride) if ceil_mode else span // stride) + 1
+    if ceil_mode and (out - 1) * stride >= last_start:
+        out -= 1  # PyTorch drops a last window that would start in the right padding
+    return out
+
+
+def _pool_geometry(pool: nn.MaxPool2d | nn.AvgPool2d) -> tuple:
+    """``(kernel, stride, padding, dilation, ceil_mode)`` of a pool, each per axis; the stride
+    defaults to the kernel size and an average pool has no dilation."""
+    stride = pool.stride if pool.stride is not None else pool.kernel_size
+    return (
+        _pair(pool.kernel_size),
+        _pair(stride),
+        _pair(pool.padding),
+        _pair(getattr(pool, "dilation", 1)),
+        pool.ceil_mode,
+    )
+
+
 def _window(
     field: _Field,
     kernel,
@@ -133,9 +139,7 @@ def _window(
                 f"the input is too small: {where} needs at least {k_eff - pb - pa} positions "
                 f"along {'height' if ax == 0 else 'width'} but gets {n}; use a larger input_size."
             )
-        out = (-(-span // s) if ceil_mode else span // s) + 1
-        if ceil_mode and (out - 1) * s >= n + pb:
-            out -= 1  # PyTorch drops a last window that would start in the right padding
+        out = _window_count(span, s, n + pb, ceil_mode)
         j = field.jump[ax]
         size.append(field.size[ax] + (k_eff - 1) * j)
         jump.append(j * s)
@@ -261,18 +265,8 @@ def _module_rule(module: nn.Module, field: _Field, where: str) -> _Field:
             before = after = _pair(module.padding)
         return _window(field, kernel, module.stride, before, after, dilation, where=where)
     if isinstance(module, nn.MaxPool2d | nn.AvgPool2d):
-        stride = module.stride if module.stride is not None else module.kernel_size
-        dilation = getattr(module, "dilation", 1)
-        return _window(
-            field,
-            module.kernel_size,
-            stride,
-            module.padding,
-            module.padding,
-            dilation,
-            module.ceil_mode,
-            where=where,
-        )
+        kernel, stride, padding, dilation, ceil_mode = _pool_geometry(module)
+        return _window(field, kernel, stride, padding, padding, dilation, ceil_mode, where=where)
     if isinstance(module, nn.AdaptiveAvgPool2d | nn.AdaptiveMaxPool2d):
         return _adaptive(field, module.output_size, where)
     if isinstance(module, nn.Flatten):
@@ -323,6 +317,15 @@ def _adaptive(field: _Field, output_size, where: str) -> _Field:
     return _window(field, kernel, kernel, 0, 0, where=where)
 
 
+def _spatial_mean_keeps_axes(node) -> bool | None:
+    """For ``x.mean(...)`` or ``torch.mean(x, ...)`` over height and width: whether it keeps
+    their axes (``keepdim``); None for a mean over other axes."""
+    dims = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim")
+    if dims is None or {d % 4 for d in _tuple(dims)} != {2, 3}:
+        return None
+    return bool(node.kwargs.get("keepdim", len(node.args) > 2 and node.args[2]))
+
+
 def _function_rule(node, fields: list[_Field], where: str) -> _Field | None:
     target = node.target
     if node.op == "call_method":
@@ -332,11 +335,8 @@ def _function_rule(node, fields: list[_Field], where: str) -> _Field | None:
             return _union(fields, where)
         if target == "flatten":
             return _global(fields[0])
-        if target == "mean":
-            dims = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim")
-            if dims is not None and {d % 4 for d in _tuple(dims)} == {2, 3}:
-                keep = node.kwargs.get("keepdim", len(node.args) > 2 and node.args[2])
-                return _global(fields[0], flat=not keep)
+        if target == "mean" and (keep := _spatial_mean_keeps_axes(node)) is not None:
+            return _global(fields[0], flat=not keep)
     else:
         if target in _POINTWISE_FUNCTIONS:
             return fields[0]
@@ -358,11 +358,8 @@ def _function_rule(node, fields: list[_Field], where: str) -> _Field | None:
         if target in (F.adaptive_avg_pool2d, F.adaptive_max_pool2d):
             size = node.args[1] if len(node.args) > 1 else node.kwargs["output_size"]
             return _adaptive(fields[0], size, where)
-        if target is torch.mean:
-            dims = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim")
-            if dims is not None and {d % 4 for d in _tuple(dims)} == {2, 3}:
-                keep = node.kwargs.get("keepdim", len(node.args) > 2 and node.args[2])
-                return _global(fields[0], flat=not keep)
+        if target is torch.mean and (keep := _spatial_mean_keeps_axes(node)) is not None:
+            return _global(fields[0], flat=not keep)
     name = getattr(target, "__name__", str(target))
     raise ValueError(
         f"{where} calls {name}, which receptive_field does not know; it supports additions, "
@@ -544,309 +541,3 @@ def receptive_field(
     """
     fields = _fields(model, input_size)
     return _with_containers(model, OrderedDict((k, f.public()) for k, f in fields.items()))
-
-
-# -- the empirical check -------------------------------------------------------------------------
-
-
-class _SumPool(nn.Module):
-    """Equal-weight sum over the windows of a max or average pool (same geometry)."""
-
-    def __init__(self, pool: nn.MaxPool2d | nn.AvgPool2d):
-        super().__init__()
-        self.kernel = _pair(pool.kernel_size)
-        self.stride = _pair(pool.stride if pool.stride is not None else pool.kernel_size)
-        self.padding = _pair(pool.padding)
-        self.dilation = _pair(getattr(pool, "dilation", 1))
-        self.ceil_mode = pool.ceil_mode
-
-    def forward(self, x):
-        pads = []
-        for ax in (1, 0):  # F.pad takes the last axis first
-            k, s, p, d = self.kernel[ax], self.stride[ax], self.padding[ax], self.dilation[ax]
-            n = x.shape[2 + ax]
-            ke = d * (k - 1) + 1
-            span = n + 2 * p - ke
-            out = (-(-span // s) if self.ceil_mode else span // s) + 1
-            if self.ceil_mode and (out - 1) * s >= n + p:
-                out -= 1
-            right = max(p, (out - 1) * s + ke - n - p)
-            pads += [p, right]
-        c = x.shape[1]
-        weight = x.new_full((c, 1, *self.kernel), 1.0 / (self.kernel[0] * self.kernel[1]))
-        x = F.pad(x, pads)
-        return F.conv2d(x, weight, stride=self.stride, dilation=self.dilation, groups=c)
-
-
-class _ChannelSumConv(nn.Module):
-    """Sum the channels, then one single-channel convolution with the geometry of ``conv``."""
-
-    def __init__(self, conv: nn.Conv2d, dtype):
-        super().__init__()
-        self.conv = nn.Conv2d(
-            1,
-            1,
-            conv.kernel_size,
-            stride=conv.stride,
-            padding=conv.padding,
-            dilation=conv.dilation,
-            bias=False,
-            padding_mode=conv.padding_mode,
-            dtype=dtype,
-        )
-        with torch.no_grad():
-            self.conv.weight.fill_(1.0 / self.conv.weight.numel())
-
-    def forward(self, x):
-        return self.conv(x.sum(1, keepdim=True))
-
-
-class _ChannelSum(nn.Module):
-    """A linear layer reduced to the sum of its inputs."""
-
-    def forward(self, x):
-        return x.sum(-1, keepdim=True)
-
-
-def _probe(module: nn.Module, dtype) -> nn.Module:
-    """A one-channel, linear copy of the model in which every path has positive weight.
-
-    All channels of the copy would carry the same values, so each layer keeps one channel (the
-    sum of its inputs): the spatial connections, which decide the support, are unchanged.
-    Weights of the original are neither copied nor modified.
-    """
-    if isinstance(module, nn.Conv2d):
-        return _ChannelSumConv(module, dtype)
-    if isinstance(module, nn.Linear):
-        return _ChannelSum()
-    if isinstance(module, nn.MaxPool2d | nn.AvgPool2d):
-        return _SumPool(module)
-    if isinstance(module, _POINTWISE_MODULES):
-        return nn.Identity()
-    clone = copy.copy(module)
-    clone._modules = OrderedDict(
-        (name, None if child is None else _probe(child, dtype))
-        for name, child in module._modules.items()
-    )
-    clone.training = False
-    return clone
-
-
-def _layer_output(model: nn.Module, layer: str) -> Callable:
-    """A function from input to the output of ``layer`` (a module's first call, or any node)."""
-    modules = dict(model.named_modules())
-    if layer in modules and layer:
-        target = modules[layer]
-
-        def run(x):
-            captured = []
-            handle = target.register_forward_hook(lambda m, a, o: captured.append(o))
-            try:
-                model(x)
-            finally:
-                handle.remove()
-            return captured[0]  # the unsuffixed name is the first call, as in torch.fx
-
-        return run
-    from torchvision.models.feature_extraction import create_feature_extractor
-
-    try:
-        extractor = create_feature_extractor(
-            model,
-            return_nodes={layer: "out"},
-            tracer_kwargs={"leaf_modules": [_SumPool, _ChannelSumConv, _ChannelSum]},
-        )
-    except Exception as err:  # noqa: BLE001 - torch.fx raises many kinds of errors
-        raise ValueError(
-            f"{layer!r} is not a module of the model and the model cannot be traced to find it "
-            f"({type(err).__name__}); see receptive_field(model) for the names."
-        ) from err
-    return lambda x: extractor(x)["out"]
-
-
-def _in_channels(model: nn.Module) -> int:
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            return m.in_channels
-    raise ValueError("the model has no Conv2d layer to read its number of input channels from.")
-
-
-def gradient_receptive_field(
-    model: nn.Module,
-    layer: str,
-    input_size: int | tuple[int, int],
-    *,
-    dtype: torch.dtype = torch.float64,
-) -> ReceptiveField:
-    """Measure a layer's receptive field from the support of input gradients.
-
-    In a copy of the model every convolution keeps its geometry (kernel, stride, padding,
-    dilation) but gets equal positive weights and no bias; batch normalisation, activations and
-    dropout become the identity, max and average pools become equal-weight sums over the same
-    windows, and, since all channels would then carry the same values, each layer keeps a single
-    channel. The input gradient of a unit is then a sum of positive terms, one per path, so it
-    is non-zero exactly on the pixels the unit is connected to. Two neighbouring units near the
-    centre of the map give the size (the extent of the support), the stride (how far the support
-    moves) and the start.
-
-    Parameters
-    ----------
-    model : torch.nn.Module
-        The model; it is copied, not changed.
-    layer : str
-        A layer name as listed by :func:`receptive_field`.
-    input_size : int or tuple of int
-        Height and width of the input; it must be large enough that the field of a centre unit
-        and of its neighbour lie inside the image.
-    dtype : torch.dtype
-        Precision of the computation (double by default, so no path underflows to zero).
-
-    Returns
-    -------
-    ReceptiveField
-        The measured field, to compare with ``receptive_field(model, input_size)[layer]``.
-
-    Raises
-    ------
-    ValueError
-        If the layer is not in the model, its map has fewer than 2x2 units, or the input is too
-        small to hold the measured fields.
-    """
-    input_size = _pair(input_size)
-    forward = _layer_output(_probe(model, dtype), layer)
-    x = torch.ones(1, 1, *input_size, dtype=dtype, requires_grad=True)
-    out = forward(x)
-    if out.dim() != 4:
-        raise ValueError(f"layer {layer!r} has no spatial map (its output is {out.dim()}-D).")
-    h, w = out.shape[2:]
-    if h < 2 or w < 2:
-        raise ValueError(
-            f"the input is too small: layer {layer!r} has a {h}x{w} map, and measuring its "
-            "stride needs two units along each axis; use a larger input_size."
-        )
-    ci, cj = (h - 1) // 2, (w - 1) // 2
-    boxes = []
-    for i, j in ((ci, cj), (ci + 1, cj + 1)):
-        (grad,) = torch.autograd.grad(out[0, :, i, j].sum(), x, retain_graph=True)
-        support = grad[0].abs().sum(0) > 0
-        rows = support.any(1).nonzero()[:, 0]
-        cols = support.any(0).nonzero()[:, 0]
-        box = (int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1)
-        if box[0] == 0 or box[1] == 0 or box[2] == input_size[0] or box[3] == input_size[1]:
-            raise ValueError(
-                f"the input is too small: the field of unit ({i}, {j}) of layer {layer!r} "
-                f"reaches the border of the {input_size[0]}x{input_size[1]} input, so its "
-                "size cannot be measured; use a larger input_size."
-            )
-        boxes.append(box)
-    (t0, l0, b0, r0), (t1, l1, _, _) = boxes
-    size = (b0 - t0, r0 - l0)
-    stride = (t1 - t0, l1 - l0)
-    centre = ((t0 + b0 - 1) / 2, (l0 + r0 - 1) / 2)
-    start = (centre[0] - ci * stride[0], centre[1] - cj * stride[1])
-    return ReceptiveField(size, stride, start, (h, w))
-
-
-# -- the effective receptive field ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EffectiveReceptiveField:
-    """How strongly each input pixel influences a centre unit (Luo et al., 2016).
-
-    Attributes
-    ----------
-    map : torch.Tensor
-        (height, width) mean absolute input gradient of the centre unit, scaled to sum to 1.
-    centre : tuple of float
-        Centroid of the map in pixel coordinates.
-    std : tuple of float
-        Standard deviation of the map around its centroid along each axis: the width of the
-        Gaussian with the same second moments.
-    unit : tuple of int
-        The unit of the layer's map whose gradient was taken.
-    """
-
-    map: torch.Tensor
-    centre: tuple[float, float]
-    std: tuple[float, float]
-    unit: tuple[int, int]
-
-
-def effective_receptive_field(
-    model: nn.Module | Callable[[], nn.Module],
-    layer: str,
-    input_size: int | tuple[int, int],
-    *,
-    n_samples: int = 16,
-    inputs: torch.Tensor | None = None,
-    seed: int = 0,
-) -> EffectiveReceptiveField:
-    """The effective receptive field of a layer's centre unit, averaged over random inputs.
-
-    For each sample the gradient of the centre unit (all channels at the centre position
-    together, as in Luo et al.) with respect to the input is taken; the absolute values are
-    summed over input channels and averaged over samples.
-
-    Parameters
-    ----------
-    model : torch.nn.Module or callable
-        A model, used in eval mode; or a function that builds a freshly initialised model, called
-        once per sample so the average is also over initialisations.
-    layer : str
-        A layer name as listed by :func:`receptive_field`.
-    input_size : int or tuple of int
-        Height and width of the random inputs.
-    n_samples : int
-        Number of random inputs (standard normal), unless ``inputs`` are given.
-    inputs : torch.Tensor, optional
-        (N, channels, height, width) inputs to use instead of random ones.
-    seed : int
-        Seed of the random inputs (and of the initialisations when ``model`` is a function).
-
-    Returns
-    -------
-    EffectiveReceptiveField
-        The normalised map with its centroid and width.
-    """
-    input_size = _pair(input_size)
-    generator = torch.Generator().manual_seed(seed)
-    factory = model if not isinstance(model, nn.Module) else None
-    if inputs is None:
-        channels = _in_channels(model if factory is None else factory())
-        inputs = torch.randn(n_samples, channels, *input_size, generator=generator)
-    total = torch.zeros(inputs.shape[2:], dtype=torch.float64)
-    # One network for all inputs (processed together: samples do not interact in eval mode),
-    # or a fresh network per input.
-    groups = [range(len(inputs))] if factory is None else [[s] for s in range(len(inputs))]
-    for group in groups:
-        if factory is not None:
-            torch.manual_seed(seed * 100003 + group[0])
-            net = factory()
-        else:
-            net = model
-        was_training = net.training
-        net.eval()
-        dev = next(net.parameters()).device
-        x = inputs[list(group)].to(dev).clone().requires_grad_(True)
-        out = _layer_output(net, layer)(x)
-        if out.dim() != 4:
-            raise ValueError(f"layer {layer!r} has no spatial map (its output is {out.dim()}-D).")
-        h, w = out.shape[2:]
-        unit = ((h - 1) // 2, (w - 1) // 2)
-        (grad,) = torch.autograd.grad(out[:, :, unit[0], unit[1]].sum(), x)
-        total += grad.abs().sum((0, 1)).detach().cpu().double()
-        net.train(was_training)
-    if not total.sum() > 0:
-        raise ValueError(
-            f"the input gradient of the centre unit of layer {layer!r} is zero for every sample "
-            "(its ReLUs are off); use more samples or an initialisation that keeps them alive."
-        )
-    erf = total / total.sum()
-    rows = torch.arange(erf.shape[0], dtype=erf.dtype)
-    cols = torch.arange(erf.shape[1], dtype=erf.dtype)
-    py, px = erf.sum(1), erf.sum(0)
-    cy, cx = float((py * rows).sum()), float((px * cols).sum())
-    sy = math.sqrt(float((py * (rows - cy) ** 2).sum()))
-    sx = math.sqrt(float((px * (cols - cx) ** 2).sum()))
-    return EffectiveReceptiveField(erf.float(), (cy, cx), (sy, sx), unit)
