@@ -20,7 +20,7 @@ Each returns a :class:`Dataset` with fixed-seed, disjoint train and test splits,
 channel with the training set's statistics. :func:`load` also opens MNIST / CIFAR-10 when they
 are already on disk; nothing here downloads anything unless asked to.
 
-One module per kind of data: :mod:`~layerwise.data.dataset` (the container),
+One module per kind of data: ``dataset`` (the container),
 ``photos``, ``drawings`` (the shapes), ``sounds``, ``toy`` (digits, MNIST-1D, points) and
 ``catalogue`` (:func:`load`); the names are all available from ``layerwise.data``.
 """
