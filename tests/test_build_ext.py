@@ -1,5 +1,6 @@
 """The build glue in docs/_ext: which examples depend on which library modules."""
 
+import re
 import sys
 from pathlib import Path
 
@@ -135,6 +136,21 @@ def test_the_animation_players_icon_stylesheet_is_stripped_from_gallery_pages():
     page = layerwise_build.strip_cdn("auto_examples/ch/plot_x", ".. raw:: html\n\n" + html)
     assert "https://" not in page  # ... and the page the site serves does not
     assert "anim" in page and "<button" in page  # the player itself stays
+    # The frame and the slider get accessible names (axe: image-alt, label).
+    assert re.search(r'<img id="_anim_img\w+" alt="[^"]+">', page)
+    assert re.search(r'<input id="_anim_slider\w+" aria-label="[^"]+" type="range"', page)
+
+
+def test_the_sidebars_section_toggles_get_an_accessible_name():
+    def theme(kind, **kwargs):  # stands in for the theme's generate_toctree_html
+        return '<li><details><summary><span role="presentation"></span></summary></details></li>'
+
+    context = {"generate_toctree_html": theme}
+    layerwise_build._label_sidebar_toggles(None, "api", "page.html", context, None)
+    html = context["generate_toctree_html"]("sidebar", startdepth=1)
+    assert f'<summary aria-label="{layerwise_build.SIDEBAR_TOGGLE_LABEL}">' in html
+    layerwise_build._label_sidebar_toggles(None, "api", "page.html", context, None)  # once only
+    assert context["generate_toctree_html"]("sidebar").count("aria-label") == 1
 
 
 def test_gallery_jobs_reads_the_environment(monkeypatch):

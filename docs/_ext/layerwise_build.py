@@ -611,13 +611,25 @@ _ANIMATION_ICONS = re.compile(
 )
 
 
+# The player's frame and slider carry no text of their own.
+_ANIMATION_FRAME = re.compile(r'<img id="(_anim_img\w+)"')
+_ANIMATION_SLIDER = re.compile(r'<input id="(_anim_slider\w+)"')
+
+
 def strip_cdn(docname: str, text: str) -> str:
     """A page's source without the tags that would load files from other hosts: Sphinx-Gallery's
-    table scripts on the execution-time pages, matplotlib's icon stylesheet on animations."""
+    table scripts on the execution-time pages, matplotlib's icon stylesheet on animations (whose
+    frame and slider get the accessible names matplotlib leaves out)."""
     if docname.endswith("sg_execution_times"):
         text = "\n".join(line for line in text.splitlines() if not _CDN_TAG.match(line))
         return _DATATABLE_INIT.sub("", text)
-    return _ANIMATION_ICONS.sub("", text)
+    text = _ANIMATION_ICONS.sub("", text)
+    text = _ANIMATION_FRAME.sub(
+        r'<img id="\1" alt="One frame of the animation; the buttons below play it or step '
+        r'through it"',
+        text,
+    )
+    return _ANIMATION_SLIDER.sub(r'<input id="\1" aria-label="Frame of the animation"', text)
 
 
 def _strip_cdn(app, docname, source):
@@ -723,6 +735,26 @@ def _launch_buttons(app, pagename, templatename, context, doctree):
         context["body"] = body[: end + 5] + button + body[end + 5 :]
 
 
+SIDEBAR_TOGGLE_LABEL = "Show or hide the pages under this entry"
+
+
+def _label_sidebar_toggles(app, pagename, templatename, context, doctree):
+    """The theme's sidebar opens nested sections with a <summary> that holds only an icon, which
+    has no accessible name; give every such toggle one."""
+    generate = context.get("generate_toctree_html")
+    if generate is None or getattr(generate, "labels_toggles", False):
+        return
+
+    def labelled(*args, **kwargs):
+        html = generate(*args, **kwargs)
+        if isinstance(html, str):
+            html = html.replace("<summary>", f'<summary aria-label="{SIDEBAR_TOGGLE_LABEL}">')
+        return html
+
+    labelled.labels_toggles = True
+    context["generate_toctree_html"] = labelled
+
+
 def _accessible_markup(app, pagename, templatename, context, doctree):
     body = context.get("body")
     if not body:
@@ -771,5 +803,7 @@ def setup(app):
     app.connect("missing-reference", _public_torch_name)
     app.connect("source-read", _strip_cdn)
     app.connect("html-page-context", _accessible_markup)
+    # After the theme's own handler (priority 500), which puts generate_toctree_html in place.
+    app.connect("html-page-context", _label_sidebar_toggles, priority=900)
     app.connect("html-page-context", _launch_buttons)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
