@@ -141,16 +141,21 @@ def test_the_animation_players_icon_stylesheet_is_stripped_from_gallery_pages():
     assert re.search(r'<input id="_anim_slider\w+" aria-label="[^"]+" type="range"', page)
 
 
-def test_the_sidebars_section_toggles_get_an_accessible_name():
+@pytest.mark.parametrize("as_soup", [True, False], ids=["tree", "string"])
+def test_the_sidebars_section_toggles_get_an_accessible_name(as_soup):
+    from bs4 import BeautifulSoup
+
+    markup = '<li><details><summary><span role="presentation"></span></summary></details></li>'
+
     def theme(kind, **kwargs):  # stands in for the theme's generate_toctree_html
-        return '<li><details><summary><span role="presentation"></span></summary></details></li>'
+        return BeautifulSoup(markup, "html.parser") if as_soup else markup
 
     context = {"generate_toctree_html": theme}
     layerwise_build._label_sidebar_toggles(None, "api", "page.html", context, None)
-    html = context["generate_toctree_html"]("sidebar", startdepth=1)
+    html = str(context["generate_toctree_html"]("sidebar", startdepth=1))
     assert f'<summary aria-label="{layerwise_build.SIDEBAR_TOGGLE_LABEL}">' in html
     layerwise_build._label_sidebar_toggles(None, "api", "page.html", context, None)  # once only
-    assert context["generate_toctree_html"]("sidebar").count("aria-label") == 1
+    assert str(context["generate_toctree_html"]("sidebar")).count("aria-label") == 1
 
 
 def test_gallery_jobs_reads_the_environment(monkeypatch):

@@ -746,9 +746,11 @@ def _label_sidebar_toggles(app, pagename, templatename, context, doctree):
         return
 
     def labelled(*args, **kwargs):
-        html = generate(*args, **kwargs)
+        html = generate(*args, **kwargs)  # a BeautifulSoup tree (a string when empty)
         if isinstance(html, str):
-            html = html.replace("<summary>", f'<summary aria-label="{SIDEBAR_TOGGLE_LABEL}">')
+            return html.replace("<summary>", f'<summary aria-label="{SIDEBAR_TOGGLE_LABEL}">')
+        for summary in html.find_all("summary"):
+            summary["aria-label"] = SIDEBAR_TOGGLE_LABEL
         return html
 
     labelled.labels_toggles = True
