@@ -55,14 +55,24 @@ print(f"seeds: {halves.seeds}")
 # :func:`layerwise.transfer.layer_transfer` trains the two base networks per seed and the four
 # variants at every cut ``n = 1..6``. Every network of one seed learns from the same labelled
 # signals of B, so variants compare **paired**, seed by seed.
-rows = transfer.layer_transfer(
-    halves.config,
-    halves.a,
-    halves.b_labelled,
-    halves.schedule,
-    train_a=halves.base_schedule,
-    fine_tune=halves.fine_tune,
-    seeds=halves.seeds,
+
+
+def experiment(seeds, **options):
+    """The layer-transfer experiment on the halves, for ``seeds`` (options: cuts, variants)."""
+    return transfer.layer_transfer(
+        halves.config,
+        halves.a,
+        halves.b_labelled,
+        halves.schedule,
+        train_a=halves.base_schedule,
+        fine_tune=halves.fine_tune,
+        seeds=seeds,
+        **options,
+    )
+
+
+rows = experiment(
+    halves.seeds,
     cuts=runtime.pick(quick=(1, 3, 6), default=None, full=None),  # None: every cut
 )
 acc = transfer.runs(rows)
@@ -163,19 +173,7 @@ stats.claim(
 # page had not run when the hypothesis was written down, and only those seeds count.
 extra = runtime.pick(quick=2, default=10, full=20)
 fresh = list(range(len(halves.seeds), len(halves.seeds) + extra))
-confirm = transfer.runs(
-    transfer.layer_transfer(
-        halves.config,
-        halves.a,
-        halves.b_labelled,
-        halves.schedule,
-        train_a=halves.base_schedule,
-        fine_tune=halves.fine_tune,
-        seeds=fresh,
-        cuts=(halves.config.depth,),
-        variants=("AnB+",),
-    )
-)
+confirm = transfer.runs(experiment(fresh, cuts=(halves.config.depth,), variants=("AnB+",)))
 full_copy = stats.paired(confirm[("AnB+", halves.config.depth)], confirm[("base", 0)])
 print(f"fresh seeds {fresh[0]}..{fresh[-1]}: base B {confirm[('base', 0)]}")
 print(f"AnB+ at n={halves.config.depth} minus base B: {full_copy}")
