@@ -203,6 +203,42 @@ def notebook_times(log: str) -> dict[str, float]:
     }
 
 
+_PROGRESS = re.compile(
+    r"^layerwise: (\w+): trained (\w+) seed (\d+): (\d+) epochs on (\d+) examples "
+    r"in ([\d.]+) s \((\w+)\)$",
+    re.MULTILINE,
+)
+_STARTED = re.compile(r"generating gallery for auto_examples/(\w+)\.\.\. \[\s*\d+%\] (plot_\w+)\.py")
+
+
+def partial_build(log: str, tables: list[Path], seconds: float, reason: str) -> dict:
+    """What a cold build that was stopped before the end had done: the pages it started, the
+    times of the chapters it finished (their Sphinx-Gallery tables), and every network it
+    trained (from the build's progress lines), for a device where a whole build did not fit.
+    """
+    pages = {}
+    for table in tables:
+        for name, mm, ss in re.findall(
+            r":ref:`sphx_glr_[^`]*?_(plot_\w+?)\.py`.*?\n\s+- (\d\d):(\d\d\.\d+)",
+            table.read_text(),
+        ):
+            chapter = table.stem.removeprefix("sg_")
+            pages[f"{chapter}/{name}"] = int(mm) * 60 + float(ss)
+    trained = [
+        {"page": page, "network": net, "seed": int(seed), "epochs": int(epochs),
+         "examples": int(n), "seconds": float(s), "device": dev}  # fmt: skip
+        for page, net, seed, epochs, n, s, dev in _PROGRESS.findall(log)
+    ]
+    started = [f"{chapter}/{page}" for chapter, page in _STARTED.findall(log)]
+    return {
+        "stopped_after_seconds": seconds,
+        "reason": reason,
+        "pages_started": started,
+        "pages_seconds": pages,
+        "trained": trained,
+    }
+
+
 def fresh_clone(into: Path, name: str = "layerwise") -> Path:
     clone = into / name
     shutil.rmtree(clone, ignore_errors=True)
@@ -213,7 +249,9 @@ def fresh_clone(into: Path, name: str = "layerwise") -> Path:
 def cold_build(work: Path, env: dict, label: str, jobs: int = 1) -> tuple[Path, dict, dict]:
     """A build from a fresh clone with an empty model cache; its timing and its results."""
     clone = fresh_clone(work, label)
-    env = dict(env, PYTHONPATH=str(clone / "src"), LAYERWISE_CACHE=str(clone / "build" / "cache"))
+    # The clone's library first; a PYTHONPATH that brings the build's own packages is kept.
+    path = os.pathsep.join(p for p in (str(clone / "src"), env.get("PYTHONPATH", "")) if p)
+    env = dict(env, PYTHONPATH=path, LAYERWISE_CACHE=str(clone / "build" / "cache"))
     if jobs > 1:
         env["LAYERWISE_GALLERY_JOBS"] = str(jobs)
     print(f"[{label}] cold build ...", flush=True)

@@ -68,7 +68,7 @@ runs, curves = {}, {}
 for name, (config, dataset, schedule) in networks.items():
     x = dataset.x_test[:n_images]
     runs[name] = [
-        snapshots.fit_with_snapshots(config, dataset, schedule, seed=s, device="cpu")
+        snapshots.fit_with_snapshots(config, dataset, schedule, seed=s)
         for s in seeds
     ]
     curve = np.zeros((len(seeds), schedule.epochs + 1, len(layers)))  # seed, epoch, layer
