@@ -85,3 +85,36 @@ def test_notebook_times_come_from_the_myst_nb_log():
         "notebooks/why": 12.25,
         "notebooks/concepts/glossary": 1.5,
     }
+
+
+def test_partial_build_reads_pages_times_and_trained_networks(tmp_path):
+    log = (
+        "generating gallery for auto_examples/first_layers... [ 50%] plot_filters.py\n"
+        "layerwise: plot_filters: trained CNNConfig seed 0: 30 epochs on 40000 examples "
+        "in 45.1 s (cuda)\n"
+        "generating gallery for auto_examples/first_layers... [100%] plot_maps.py\n"
+        "generating gallery for auto_examples/later... [ 10%] plot_settle.py\n"
+        "layerwise: plot_settle: trained MLPConfig seed 3: 2 epochs on 100 examples "
+        "in 1.5 s (cpu)\n"
+    )
+    table = tmp_path / "sg_first_layers.rst"
+    table.write_text(
+        "   * - :ref:`sphx_glr_auto_examples_first_layers_plot_filters.py` (``plot_filters.py``)\n"
+        "     - 09:50.326\n"
+        "   * - :ref:`sphx_glr_auto_examples_first_layers_plot_maps.py` (``plot_maps.py``)\n"
+        "     - 00:30.367\n"
+    )
+    part = bench.partial_build(log, [table], seconds=1530, reason="the lease ended")
+    assert part["pages_started"] == [
+        "first_layers/plot_filters",
+        "first_layers/plot_maps",
+        "later/plot_settle",
+    ]
+    assert part["pages_seconds"] == {
+        "first_layers/plot_filters": 590.326,
+        "first_layers/plot_maps": 30.367,
+    }
+    assert [(t["page"], t["seed"], t["seconds"], t["device"]) for t in part["trained"]] == [
+        ("plot_filters", 0, 45.1, "cuda"),
+        ("plot_settle", 3, 1.5, "cpu"),
+    ]

@@ -208,7 +208,9 @@ _PROGRESS = re.compile(
     r"in ([\d.]+) s \((\w+)\)$",
     re.MULTILINE,
 )
-_STARTED = re.compile(r"generating gallery for auto_examples/(\w+)\.\.\. \[\s*\d+%\] (plot_\w+)\.py")
+_STARTED = re.compile(
+    r"generating gallery for auto_examples/(\w+)\.\.\. \[\s*\d+%\] (plot_\w+)\.py"
+)
 
 
 def partial_build(log: str, tables: list[Path], seconds: float, reason: str) -> dict:
@@ -225,8 +227,15 @@ def partial_build(log: str, tables: list[Path], seconds: float, reason: str) -> 
             chapter = table.stem.removeprefix("sg_")
             pages[f"{chapter}/{name}"] = int(mm) * 60 + float(ss)
     trained = [
-        {"page": page, "network": net, "seed": int(seed), "epochs": int(epochs),
-         "examples": int(n), "seconds": float(s), "device": dev}  # fmt: skip
+        {
+            "page": page,
+            "network": net,
+            "seed": int(seed),
+            "epochs": int(epochs),
+            "examples": int(n),
+            "seconds": float(s),
+            "device": dev,
+        }
         for page, net, seed, epochs, n, s, dev in _PROGRESS.findall(log)
     ]
     started = [f"{chapter}/{page}" for chapter, page in _STARTED.findall(log)]

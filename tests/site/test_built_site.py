@@ -234,6 +234,11 @@ def test_benchmarks_page_reports_every_recorded_benchmark(site):
         if "build" in result:
             slowest = max(result["build"]["pages_median_seconds"].values())
             assert f"{slowest:.1f}" in text
+        if "build_incomplete" in result:  # a build stopped early says so, page by page
+            part = result["build_incomplete"]
+            assert "did not finish" in text
+            for page in part["pages_started"]:
+                assert page in text
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
