@@ -67,10 +67,7 @@ n_images = runtime.pick(quick=200, default=500, full=1000)
 runs, curves = {}, {}
 for name, (config, dataset, schedule) in networks.items():
     x = dataset.x_test[:n_images]
-    runs[name] = [
-        snapshots.fit_with_snapshots(config, dataset, schedule, seed=s)
-        for s in seeds
-    ]
+    runs[name] = [snapshots.fit_with_snapshots(config, dataset, schedule, seed=s) for s in seeds]
     curve = np.zeros((len(seeds), schedule.epochs + 1, len(layers)))  # seed, epoch, layer
     for i, run in enumerate(runs[name]):
         final = features.extract(run.model_at(run.epochs, "cpu"), x, layers)
