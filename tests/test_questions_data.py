@@ -86,7 +86,7 @@ def test_a_1d_cnn_trains_on_sounds():
     model = config.build()
     assert [n for n, _ in model.named_children()][:4] == ["conv1", "bn1", "relu1", "pool1"]
     assert features.layer_names(model, nn.Conv1d) == ["conv1", "conv2"]
-    result = train.fit(config, ds, train.TrainConfig(epochs=4, batch_size=64), verbose=False)
+    result = train.fit(config, ds, train.Schedule(epochs=4, batch_size=64), verbose=False)
     assert result.model(ds.x_test[:4]).shape == (4, ds.num_classes)
     loss = result.history["train_loss"]
     assert loss[-1] < 0.9 * loss[0]

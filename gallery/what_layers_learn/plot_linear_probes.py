@@ -103,9 +103,7 @@ for part in PARTS:
 # trained and untrained are compared seed by seed. A probe can read a lot out of random features;
 # only the difference tells what training added.
 config = models.CNNConfig(in_channels=1, num_classes=drawings.num_classes, widths=(8, 16, 32))
-schedule = train.TrainConfig(
-    epochs=runtime.pick(quick=2, default=4, full=15), batch_size=32, lr=3e-3
-)
+schedule = train.Schedule(epochs=runtime.pick(quick=2, default=4, full=15), batch_size=32, lr=3e-3)
 seeds = runtime.seeds(5)
 fits = train.fit_seeds(config, drawings, schedule, seeds, verbose=False)
 networks = {
