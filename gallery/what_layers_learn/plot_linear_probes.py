@@ -37,7 +37,7 @@ fig = plot.image_grid(
     titles=[
         drawings.classes[int(drawings.y_train[i])].upper()
         + "\n"
-        + "\n".join(p for p in ("corner", "junction", "curve") if drawings.parts_train[p][i])
+        + "\n".join(p for p in ("corner", "junction", "curve") if drawings.labels_train[p][i])
         for i in range(8)
     ],
     ncols=8,
@@ -75,8 +75,8 @@ def clutter_part(parts, y, part):
 def class_knowledge(part):
     """Test accuracy of predicting the label from the class alone (the majority per class)."""
     ytr, yte = (
-        clutter_part(drawings.parts_train, drawings.y_train, part),
-        clutter_part(drawings.parts_test, drawings.y_test, part),
+        clutter_part(drawings.labels_train, drawings.y_train, part),
+        clutter_part(drawings.labels_test, drawings.y_test, part),
     )
     guess = torch.zeros(drawings.num_classes, dtype=torch.long)
     for c in range(drawings.num_classes):
@@ -134,13 +134,13 @@ labels = {"object": (y_tr, drawings.y_test)}
 cells = [(1, 1), (1, 2), (2, 1), (2, 2)]
 for r, c in cells:
     labels[f"orientation {r}{c}"] = (
-        drawings.parts_train["orientation"][:n_probe, r, c],
-        drawings.parts_test["orientation"][:, r, c],
+        drawings.labels_train["orientation"][:n_probe, r, c],
+        drawings.labels_test["orientation"][:, r, c],
     )
 for part in PARTS:
     labels[f"parts {part}"] = (
-        clutter_part(drawings.parts_train, drawings.y_train, part)[:n_probe],
-        clutter_part(drawings.parts_test, drawings.y_test, part),
+        clutter_part(drawings.labels_train, drawings.y_train, part)[:n_probe],
+        clutter_part(drawings.labels_test, drawings.y_test, part),
     )
 
 

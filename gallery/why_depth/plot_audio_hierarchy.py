@@ -141,8 +141,8 @@ def probe(model):
     """Test accuracy, layer x label, of probes on the clip-averaged maps of ``model``."""
     wanted = {
         name: (
-            sounds.parts_train[part][:n_probe] if part else sounds.y_train[:n_probe],
-            sounds.parts_test[part] if part else sounds.y_test,
+            sounds.labels_train[part][:n_probe] if part else sounds.y_train[:n_probe],
+            sounds.labels_test[part] if part else sounds.y_test,
         )
         for name, part in labels.items()
     }

@@ -46,8 +46,8 @@ def spoken_words(
     tone or a chirp, ``segment`` samples long, with a smooth envelope). The word starts at a
     random time; every sound's pitch varies by up to 8 % and its loudness by a factor up to 2;
     Gaussian noise of standard deviation ``noise`` is added. ``x_*`` have shape
-    (N, 1, ``length``); the label is the word. Two easier labels are in ``parts_train`` /
-    ``parts_test``, with the ground truth:
+    (N, 1, ``length``); the label is the word. Two easier labels, and the ground truth behind
+    them, are in ``labels_train`` / ``labels_test``:
 
     * ``tone_set`` (N,): which tones occur (an order-free label; one class per pair of words);
     * ``order`` (N,): which word of its pair it is, 0 or 1 (needs three sounds in a row);
@@ -79,7 +79,7 @@ def spoken_words(
         x[np.arange(n)[:, None], cols] = sound
     x += noise * rng.standard_normal(x.shape)
     x = torch.from_numpy(x).float().unsqueeze(1)
-    parts = {
+    truth = {
         "tone_set": torch.from_numpy(words // 2).long(),
         "order": torch.from_numpy(words % 2).long(),
         "tones": torch.from_numpy(tones).long(),
@@ -94,6 +94,6 @@ def spoken_words(
         x[te],
         y[te],
         word_names,
-        parts_train={k: v[tr] for k, v in parts.items()},
-        parts_test={k: v[te] for k, v in parts.items()},
+        labels_train={k: v[tr] for k, v in truth.items()},
+        labels_test={k: v[te] for k, v in truth.items()},
     )
