@@ -9,7 +9,8 @@ version and the device type -- so pages that need the same network share one tra
 any change retrains. Entries are plain tensors loaded with ``weights_only=True`` (no arbitrary
 pickle); an unreadable entry is reported and retrained.
 
-The cache lives in ``$LAYERWISE_CACHE`` (default ``~/.cache/layerwise/models``).
+The cache lives in ``$LAYERWISE_CACHE`` (default ``~/.cache/layerwise/models``); a site build
+sets it to the checkout's ``build/model-cache`` unless it is set (``docs/_ext/buildcmd.py``).
 """
 
 from __future__ import annotations
