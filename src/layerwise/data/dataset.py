@@ -169,6 +169,24 @@ def standardised(
     )
 
 
+def split_standardised(name, x, y, n_train, classes, labels=None) -> Dataset:
+    """:func:`standardised` for examples generated in one stream: the first ``n_train`` are the
+    training split and the rest the test split. ``labels`` (a name -> one row per example, as
+    in ``Dataset.labels_*``) are split the same way."""
+    labels = labels or {}
+    tr, te = slice(0, n_train), slice(n_train, None)
+    return standardised(
+        name,
+        x[tr],
+        y[tr],
+        x[te],
+        y[te],
+        classes,
+        labels_train={k: v[tr] for k, v in labels.items()},
+        labels_test={k: v[te] for k, v in labels.items()},
+    )
+
+
 def pixel_permutation(num_pixels: int, *, seed: int = 0) -> torch.Tensor:
     """A fixed random permutation of ``num_pixels`` pixel positions (flat, row-major)."""
     if num_pixels < 1:

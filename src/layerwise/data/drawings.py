@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .dataset import Dataset, standardised
+from .dataset import Dataset, split_standardised
 
 
 def _polygon(points, closed=True):
@@ -161,14 +161,11 @@ def shapes(
     y = torch.from_numpy(labels).long()
     truth = {"orientation": grid}
     truth.update({name: torch.from_numpy(has[:, j]) for j, name in enumerate(_PART_NAMES)})
-    tr, te = slice(0, n_train), slice(n_train, n)
-    return standardised(
+    return split_standardised(
         f"shapes(size={size}, distractors={distractors}, seed={seed})",
-        x[tr],
-        y[tr],
-        x[te],
-        y[te],
+        x,
+        y,
+        n_train,
         SHAPE_CLASSES,
-        labels_train={k: v[tr] for k, v in truth.items()},
-        labels_test={k: v[te] for k, v in truth.items()},
+        truth,
     )

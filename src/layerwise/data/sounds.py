@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .dataset import Dataset, standardised
+from .dataset import Dataset, split_standardised
 
 # Public, and documented, as layerwise.data.TONES.
 TONES = ("low", "mid", "high", "rising", "falling")
@@ -86,14 +86,11 @@ def spoken_words(
         "onset": torch.from_numpy(onset).long(),
     }
     y = torch.from_numpy(words).long()
-    tr, te = slice(0, n_train), slice(n_train, n)
-    return standardised(
+    return split_standardised(
         f"spoken_words(length={length}, segment={segment}, noise={noise}, seed={seed}, v2)",
-        x[tr],
-        y[tr],
-        x[te],
-        y[te],
+        x,
+        y,
+        n_train,
         word_names,
-        labels_train={k: v[tr] for k, v in truth.items()},
-        labels_test={k: v[te] for k, v in truth.items()},
+        truth,
     )
