@@ -17,6 +17,7 @@ BUILD = ROOT / "build"
 sys.path.insert(0, str(DOCS / "_ext"))
 sys.path.insert(0, str(ROOT / "src"))
 
+import buildcmd  # noqa: E402
 import layerwise_build  # noqa: E402
 
 import layerwise  # noqa: E402
@@ -24,9 +25,7 @@ import layerwise  # noqa: E402
 # Trained models are cached inside the build folder unless the user points elsewhere, so a
 # clean clone starts with an empty cache and `rm -rf build` forgets everything.
 # Examples run in their own folder, so a relative path is made absolute here.
-os.environ["LAYERWISE_CACHE"] = str(
-    Path(os.environ.get("LAYERWISE_CACHE", BUILD / "model-cache")).expanduser().resolve()
-)
+os.environ["LAYERWISE_CACHE"] = str(buildcmd.model_cache(ROOT).resolve())
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 # -- Project -----------------------------------------------------------------------------------

@@ -6,8 +6,8 @@ by ``constraints.txt`` (regenerate it with ``nox -s lock``).
 
 from __future__ import annotations
 
-import os
 import shutil
+import sys
 from pathlib import Path
 
 import nox
@@ -21,9 +21,13 @@ BUILD = ROOT / "build"
 HTML = BUILD / "html"
 CONSTRAINTS = ROOT / "constraints.txt"
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
-PROFILES = ("quick", "default", "full")
 # Generated during a build; never edited by hand.
 GENERATED = [ROOT / "docs" / "auto_examples", ROOT / "docs" / "generated"]
+
+# The build command, its environment, the wheel build and the profiles, shared with the build
+# scripts in docs/_ext (a standard-library module: this file runs without Sphinx or PyTorch).
+sys.path.insert(0, str(ROOT / "docs" / "_ext"))
+import buildcmd  # noqa: E402
 
 
 def install(session: nox.Session, *groups: str) -> None:
@@ -47,37 +51,19 @@ def parse_options(session: nox.Session, allowed: dict[str, str]) -> dict[str, st
 
 def build_site(session: nox.Session, profile: str, *, clean: bool = False) -> None:
     """Build the wheel and the whole site into build/html; warnings and failed examples fail."""
-    if profile not in PROFILES:
-        session.error(f"unknown build profile {profile!r}; use one of {', '.join(PROFILES)}.")
+    if profile not in buildcmd.PROFILES:
+        choices = ", ".join(buildcmd.PROFILES)
+        session.error(f"unknown build profile {profile!r}; use one of {choices}.")
     if clean:
         for path in [*GENERATED, BUILD]:
             shutil.rmtree(path, ignore_errors=True)
     # The site publishes the library's wheel, so a downloaded notebook installs the same code.
     shutil.rmtree(BUILD / "wheel", ignore_errors=True)
-    if shutil.which("uv"):
-        session.run("uv", "build", "--wheel", "--quiet", "--out-dir", str(BUILD / "wheel"),
-                    external=True)  # fmt: skip
-    else:
-        session.run("python", "-m", "pip", "wheel", "--quiet", "--no-deps",
-                    "--wheel-dir", str(BUILD / "wheel"), str(ROOT))  # fmt: skip
-    env = {
-        "LAYERWISE_PROFILE": profile,
-        "LAYERWISE_CACHE": os.environ.get("LAYERWISE_CACHE", str(BUILD / "model-cache")),
-        "MPLBACKEND": "Agg",
-        "PYTHONHASHSEED": "0",
-    }
+    session.run(*buildcmd.wheel_command(ROOT, BUILD / "wheel", python="python"), external=True)
     session.run(
-        "sphinx-build",
-        "-b", "html",
-        "-c", str(ROOT),
-        "-d", str(BUILD / "doctrees"),
-        "-W", "--keep-going",
-        "-n",
-        "-T",
-        str(ROOT / "docs"),
-        str(HTML),
-        env=env,
-    )  # fmt: skip
+        *buildcmd.sphinx_command(ROOT, HTML, BUILD / "doctrees", python="python", traceback=True),
+        env=buildcmd.build_env(profile, buildcmd.model_cache(ROOT)),
+    )
     session.log(
         f"Site built in {HTML}; view it with: python -m http.server -d {HTML.relative_to(ROOT)}"
     )
@@ -133,7 +119,7 @@ def cache(session: nox.Session) -> None:
     install(session, "docs")
     session.run(
         "python", str(ROOT / "docs" / "_ext" / "fill_cache.py"), *session.posargs,
-        env={"LAYERWISE_CACHE": os.environ.get("LAYERWISE_CACHE", str(BUILD / "model-cache"))},
+        env={"LAYERWISE_CACHE": str(buildcmd.model_cache(ROOT).resolve())},
     )  # fmt: skip
 
 

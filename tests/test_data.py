@@ -32,8 +32,8 @@ def test_photo_patches_are_deterministic(patches):
 def test_no_test_patch_overlaps_a_training_patch(patches):
     size = patches.x_train.shape[-1]
     for label in range(patches.num_classes):
-        train = patches.parts_train["origin"][patches.y_train == label]
-        test = patches.parts_test["origin"][patches.y_test == label]
+        train = patches.labels_train["origin"][patches.y_train == label]
+        test = patches.labels_test["origin"][patches.y_test == label]
         # Two size x size squares overlap iff their corners are closer than size on both axes.
         gap = (train[:, None, :] - test[None, :, :]).abs()
         assert not ((gap < size).all(dim=-1)).any(), data.PHOTOS[label]
@@ -93,15 +93,15 @@ def test_shapes_parts_follow_the_objects_without_clutter():
         _, parts = drawings._TEMPLATES[name]
         rows = d.y_train == label
         for part in ("corner", "junction", "curve"):
-            assert torch.all(d.parts_train[part][rows] == int(part in parts)), (name, part)
+            assert torch.all(d.labels_train[part][rows] == int(part in parts)), (name, part)
 
 
 def test_shapes_clutter_makes_parts_vary_within_a_class():
     d = data.shapes(n_train=800, n_test=200, distractors=2, seed=0)
     circles = d.y_train == data.SHAPE_CLASSES.index("circle")
-    assert 0 < d.parts_train["corner"][circles].float().mean() < 1
-    assert d.parts_train["orientation"].shape == (800, 4, 4)
-    assert set(d.parts_train["orientation"].unique().tolist()) == {0, 1, 2, 3, 4}
+    assert 0 < d.labels_train["corner"][circles].float().mean() < 1
+    assert d.labels_train["orientation"].shape == (800, 4, 4)
+    assert set(d.labels_train["orientation"].unique().tolist()) == {0, 1, 2, 3, 4}
 
 
 def test_shapes_are_deterministic_and_splits_differ():

@@ -19,7 +19,7 @@ from layerwise import data, models, train
 
 digits = data.digits()
 config = models.MLPConfig(in_features=64, hidden=(8,), num_classes=10)
-result = train.fit(config, digits, train.TrainConfig(epochs=1), seed=0)
+result = train.fit(config, digits, train.Schedule(epochs=1), seed=0)
 print("from cache" if result.from_cache else "trained")
 '''
 
@@ -61,7 +61,7 @@ def test_filling_stores_the_chapters_networks_so_a_later_run_loads_them(tmp_path
     from layerwise import data, models, train
 
     config = models.MLPConfig(in_features=64, hidden=(8,), num_classes=10)
-    again = train.fit(config, data.digits(), train.TrainConfig(epochs=1), seed=0)
+    again = train.fit(config, data.digits(), train.Schedule(epochs=1), seed=0)
     assert again.from_cache
 
 

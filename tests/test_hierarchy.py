@@ -17,7 +17,7 @@ def test_clutter_part_leaves_out_objects_that_have_the_part(drawings):
         owner_ids = [drawings.classes.index(c) for c in owners]
         own = torch.isin(drawings.y_train, torch.tensor(owner_ids))
         assert (label[own] == -1).all()
-        assert torch.equal(label[~own], drawings.parts_train[part][~own].long())
+        assert torch.equal(label[~own], drawings.labels_train[part][~own].long())
         assert set(label[~own].tolist()) <= {0, 1}
 
 
@@ -28,7 +28,7 @@ def test_probe_labels_names_and_sizes(drawings):
     for train, test in labels.values():
         assert len(train) == 120 and len(test) == 50
     torch.testing.assert_close(
-        labels["orientation 12"][1], drawings.parts_test["orientation"][:50, 1, 2]
+        labels["orientation 12"][1], drawings.labels_test["orientation"][:50, 1, 2]
     )
 
 

@@ -38,7 +38,7 @@ def test_cloned_units_stay_clones_through_training(cloned, optimizer):
     result = train.fit(
         config,
         digits,
-        train.TrainConfig(epochs=3, batch_size=64, optimizer=optimizer, lr=0.05),
+        train.Schedule(epochs=3, batch_size=64, optimizer=optimizer, lr=0.05),
         seed=0,
         init_state=cloned.state_dict(),
         verbose=False,

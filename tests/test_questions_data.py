@@ -47,17 +47,17 @@ def test_spoken_words_labels_follow_the_words():
     assert ds.x_train.shape == (300, 1, 768) and ds.num_classes == len(data.WORDS)
     words = list(data.WORDS)
     for split, y in (("train", ds.y_train), ("test", ds.y_test)):
-        parts = ds.parts_train if split == "train" else ds.parts_test
+        truth = ds.labels_train if split == "train" else ds.labels_test
         for i in range(len(y)):
             word = words[y[i]]
-            assert [data.TONES[t] for t in parts["tones"][i]] == list(data.WORDS[word])
-        assert torch.equal(parts["tone_set"] * 2 + parts["order"], y)
+            assert [data.TONES[t] for t in truth["tones"][i]] == list(data.WORDS[word])
+        assert torch.equal(truth["tone_set"] * 2 + truth["order"], y)
 
 
 def test_spoken_words_put_the_sound_where_the_onset_says():
     ds = data.spoken_words(50, 10, noise=0.0)
     raw = ds.x_train[:, 0] * ds.std + ds.mean
-    onset = ds.parts_train["onset"]
+    onset = ds.labels_train["onset"]
     for i in range(10):
         loud = raw[i].abs() > 1e-4
         assert loud.nonzero().min() >= onset[i] and loud.nonzero().max() < onset[i] + 512
@@ -86,7 +86,7 @@ def test_a_1d_cnn_trains_on_sounds():
     model = config.build()
     assert [n for n, _ in model.named_children()][:4] == ["conv1", "bn1", "relu1", "pool1"]
     assert features.layer_names(model, nn.Conv1d) == ["conv1", "conv2"]
-    result = train.fit(config, ds, train.TrainConfig(epochs=4, batch_size=64), verbose=False)
+    result = train.fit(config, ds, train.Schedule(epochs=4, batch_size=64), verbose=False)
     assert result.model(ds.x_test[:4]).shape == (4, ds.num_classes)
     loss = result.history["train_loss"]
     assert loss[-1] < 0.9 * loss[0]

@@ -14,6 +14,25 @@ def reference_pair():
     return x, y
 
 
+@pytest.fixture
+def sign_task():
+    """Make a probing task: ``n`` random two-channel sequences labelled by the sign of channel
+    0's mean, split after ``n_train``, and a model of one convolution called ``name`` (built
+    after the data are drawn, from the same seed). Returns the model, the train and test
+    inputs, and the labels as :func:`~layerwise.similarity.probe_layers` takes them."""
+    from torch import nn
+
+    def make(n, n_train, name, out_channels, kernel_size):
+        torch.manual_seed(0)
+        x = torch.randn(n, 2, 8)
+        y = (x[:, 0].mean(1) > 0).long()
+        model = nn.Sequential()
+        model.add_module(name, nn.Conv1d(2, out_channels, kernel_size))
+        return model, x[:n_train], x[n_train:], {"sign": (y[:n_train], y[n_train:])}
+
+    return make
+
+
 def test_cka_matches_the_reference_implementation(reference_pair):
     x, y = reference_pair
     assert similarity.cka(x, y) == pytest.approx(0.55761, abs=5e-5)
@@ -137,23 +156,16 @@ def test_ridge_probe_reads_a_linear_label_and_not_noise():
     assert noise.test_accuracy < 0.5
 
 
-def test_probe_layers_ridge_solver_agrees_with_logistic():
-    from torch import nn
-
+def test_probe_layers_ridge_solver_agrees_with_logistic(sign_task):
     from layerwise.similarity import probe_layers
 
-    torch.manual_seed(0)
-    x = torch.randn(400, 2, 8)
-    y = (x[:, 0].mean(1) > 0).long()
-    model = nn.Sequential()
-    model.add_module("keep", nn.Conv1d(2, 2, 1))
-    labels = {"sign": (y[:300], y[300:])}
-    ridge = probe_layers(model, x[:300], x[300:], ["input"], labels, solver="ridge")[0]
-    logistic = probe_layers(model, x[:300], x[300:], ["input"], labels)[0]
+    model, x_train, x_test, labels = sign_task(400, 300, "keep", 2, 1)
+    ridge = probe_layers(model, x_train, x_test, ["input"], labels, solver="ridge")[0]
+    logistic = probe_layers(model, x_train, x_test, ["input"], labels)[0]
     assert ridge.test_accuracy > 0.9
     assert abs(ridge.test_accuracy - logistic.test_accuracy) < 0.05
     with pytest.raises(ValueError, match="solver"):
-        probe_layers(model, x[:300], x[300:], ["input"], labels, solver="svm")
+        probe_layers(model, x_train, x_test, ["input"], labels, solver="svm")
 
 
 def test_ridge_probe_with_more_features_than_rows_matches_the_primal_solution():
@@ -192,19 +204,12 @@ def test_cka_matrix_equals_pairwise_cka():
         cka_matrix(xs, [torch.randn(30, 3)])
 
 
-def test_probe_layers_does_not_depend_on_the_batch_size():
-    from torch import nn
-
+def test_probe_layers_does_not_depend_on_the_batch_size(sign_task):
     from layerwise.similarity import probe_layers
 
-    torch.manual_seed(0)
-    x = torch.randn(120, 2, 8)
-    y = (x[:, 0].mean(1) > 0).long()
-    model = nn.Sequential()
-    model.add_module("conv", nn.Conv1d(2, 4, 3))
-    labels = {"sign": (y[:80], y[80:])}
+    model, x_train, x_test, labels = sign_task(120, 80, "conv", 4, 3)
     rows = [
-        probe_layers(model, x[:80], x[80:], ["conv"], labels, solver="ridge", batch_size=b)[0]
+        probe_layers(model, x_train, x_test, ["conv"], labels, solver="ridge", batch_size=b)[0]
         for b in (7, 1024)
     ]
     assert rows[0] == rows[1]

@@ -6,7 +6,7 @@ from layerwise import data, models, snapshots, train
 def _setup():
     digits = data.digits().subset(200)
     config = models.CNNConfig(in_channels=1, widths=(4, 8), num_classes=10)
-    schedule = train.TrainConfig(epochs=3, batch_size=64)
+    schedule = train.Schedule(epochs=3, batch_size=64)
     return digits, config, schedule
 
 

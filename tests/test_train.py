@@ -4,7 +4,7 @@ import torch
 from layerwise import data, models, train
 
 CONFIG = models.CNNConfig(in_channels=1, num_classes=10, widths=(8, 16), kernel_sizes=(3, 3))
-SCHEDULE = train.TrainConfig(epochs=4, batch_size=32, lr=2e-2)
+SCHEDULE = train.Schedule(epochs=4, batch_size=32, lr=2e-2)
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def test_cache_hits_and_misses(digits, capsys):
 
     wider = models.CNNConfig(in_channels=1, num_classes=10, widths=(8, 24), kernel_sizes=(3, 3))
     assert not train.fit(wider, digits, SCHEDULE, verbose=False).from_cache
-    longer = train.TrainConfig(epochs=5, batch_size=32, lr=2e-2)
+    longer = train.Schedule(epochs=5, batch_size=32, lr=2e-2)
     assert not train.fit(CONFIG, digits, longer, verbose=False).from_cache
     assert not train.fit(CONFIG, digits.subset(300), SCHEDULE, verbose=False).from_cache
     assert not train.fit(CONFIG, digits, SCHEDULE, seed=9, verbose=False).from_cache
@@ -80,9 +80,9 @@ def test_frozen_layers_do_not_move_and_the_rest_does(digits):
 
 def test_bad_training_options_are_rejected():
     with pytest.raises(ValueError, match="unknown augmentations"):
-        train.TrainConfig(augment="rotate")
+        train.Schedule(augment="rotate")
     with pytest.raises(ValueError, match="optimizer"):
-        train.TrainConfig(optimizer="lion")
+        train.Schedule(optimizer="lion")
 
 
 def test_color_augmentation_makes_colour_an_unreliable_cue():
@@ -100,7 +100,7 @@ def test_color_augmentation_makes_colour_an_unreliable_cue():
     config = models.CNNConfig(in_channels=1, num_classes=2, widths=(4,), kernel_sizes=(3,))
     accuracy = {}
     for augment in (None, "color"):
-        schedule = train.TrainConfig(epochs=6, batch_size=32, lr=1e-2, augment=augment)
+        schedule = train.Schedule(epochs=6, batch_size=32, lr=1e-2, augment=augment)
         result = train.fit(config, ds, schedule, cache=False, verbose=False)
         accuracy[augment] = max(result.history["train_acc"])
     assert accuracy[None] > 0.95 and accuracy["color"] < 0.85, accuracy
@@ -114,7 +114,7 @@ def test_test_accuracy_is_measured_a_bounded_number_of_times_ending_with_the_las
 
 
 def test_history_records_which_epochs_were_tested(digits):
-    schedule = train.TrainConfig(epochs=12, batch_size=256)
+    schedule = train.Schedule(epochs=12, batch_size=256)
     result = train.fit(CONFIG, digits, schedule, verbose=False)
     assert len(result.history["train_acc"]) == 12
     assert result.history["test_epoch"] == sorted(train.test_epochs(12))

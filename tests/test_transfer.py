@@ -4,7 +4,7 @@ import torch
 from layerwise import data, models, runtime, train, transfer
 
 CONFIG = models.CNNConfig(in_channels=1, widths=(6, 8, 8), pools=(True, True, False))
-SCHEDULE = train.TrainConfig(epochs=2, batch_size=64, lr=1e-2)
+SCHEDULE = train.Schedule(epochs=2, batch_size=64, lr=1e-2)
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +114,7 @@ def test_base_a_and_base_b_start_from_different_weights():
 def test_layer_transfer_uses_its_schedules_and_per_seed_data():
     digits = data.digits().subset(400)
     a, b = digits.select_classes(range(5)), digits.select_classes(range(5, 10))
-    slow = train.TrainConfig(epochs=2, batch_size=64, lr=1e-3)
+    slow = train.Schedule(epochs=2, batch_size=64, lr=1e-3)
     rows = transfer.layer_transfer(
         CONFIG,
         a,

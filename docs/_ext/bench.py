@@ -44,6 +44,8 @@ import threading
 import time
 from pathlib import Path
 
+import buildcmd
+
 ROOT = Path(__file__).resolve().parents[2]
 
 #: The budget a CPU build in the default profile must meet (seconds, megabytes, a ratio).
@@ -81,9 +83,7 @@ def _tree_rss(pid: int) -> int:
 
 def timed_build(clone: Path, env: dict, log: Path) -> dict:
     """Run sphinx-build in ``clone``; wall time, peak memory of the process tree, and its log."""
-    cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-c", str(clone), "-d",
-           str(clone / "build" / "doctrees"), "-W", "--keep-going", "-n",
-           str(clone / "docs"), str(clone / "build" / "html")]  # fmt: skip
+    cmd = buildcmd.sphinx_command(clone, clone / "build" / "html", clone / "build" / "doctrees")
     peak = 0
     with log.open("w") as out:
         started = time.perf_counter()
@@ -255,12 +255,16 @@ def fresh_clone(into: Path, name: str = "layerwise") -> Path:
     return clone
 
 
-def cold_build(work: Path, env: dict, label: str, jobs: int = 1) -> tuple[Path, dict, dict]:
+def cold_build(work: Path, profile: str, label: str, jobs: int = 1) -> tuple[Path, dict, dict]:
     """A build from a fresh clone with an empty model cache; its timing and its results."""
     clone = fresh_clone(work, label)
     # The clone's library first; a PYTHONPATH that brings the build's own packages is kept.
-    path = os.pathsep.join(p for p in (str(clone / "src"), env.get("PYTHONPATH", "")) if p)
-    env = dict(env, PYTHONPATH=path, LAYERWISE_CACHE=str(clone / "build" / "cache"))
+    path = os.pathsep.join(p for p in (str(clone / "src"), os.environ.get("PYTHONPATH", "")) if p)
+    env = dict(
+        os.environ,
+        **buildcmd.build_env(profile, clone / "build" / "cache"),
+        PYTHONPATH=path,
+    )
     if jobs > 1:
         env["LAYERWISE_GALLERY_JOBS"] = str(jobs)
     print(f"[{label}] cold build ...", flush=True)
@@ -275,10 +279,9 @@ def cold_build(work: Path, env: dict, label: str, jobs: int = 1) -> tuple[Path, 
 
 
 def build_benchmarks(repeat: int, profile: str, work: Path, jobs: int) -> dict:
-    env = dict(os.environ, LAYERWISE_PROFILE=profile, MPLBACKEND="Agg", PYTHONHASHSEED="0")
     cold, warm, prose, library, runs = [], [], [], [], []
     for i in range(repeat):
-        clone, env_i, run = cold_build(work, env, f"cold-{i}")
+        clone, env_i, run = cold_build(work, profile, f"cold-{i}")
         cold.append(run["timing"])
         runs.append(run["results"])
         print(f"[{i + 1}/{repeat}] warm build ...", flush=True)
@@ -318,7 +321,7 @@ def build_benchmarks(repeat: int, profile: str, work: Path, jobs: int) -> dict:
         "determinism": [compare(runs[0], other) for other in runs[1:]],
     }
     if jobs > 1:
-        _, _, parallel = cold_build(work, env, f"parallel-{jobs}", jobs=jobs)
+        _, _, parallel = cold_build(work, profile, f"parallel-{jobs}", jobs=jobs)
         report["parallel"] = {
             "jobs": jobs,
             "seconds": parallel["timing"]["seconds"],
@@ -390,7 +393,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--jobs", type=int, default=2, help="workers of the parallel build (1: none)"
     )
-    parser.add_argument("--profile", default="default", choices=["quick", "default", "full"])
+    parser.add_argument("--profile", default="default", choices=buildcmd.PROFILES)
     parser.add_argument("--out", type=Path, help="default: docs/benchmarks/<device>.json")
     parser.add_argument(
         "--skip-builds",

@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import buildcmd
+
 ROOT = Path(__file__).resolve().parents[2]
 GALLERY = ROOT / "gallery"
 RUN_EXAMPLE = Path(__file__).resolve().parent / "run_example.py"
@@ -55,13 +57,7 @@ def fill(
     A script that fails stops the run with its output (a cache filled by a broken page would
     only move the failure to the site build)."""
     cache.mkdir(parents=True, exist_ok=True)
-    env = dict(
-        os.environ,
-        LAYERWISE_CACHE=str(cache),
-        LAYERWISE_PROFILE=profile,
-        MPLBACKEND="Agg",
-        PYTHONHASHSEED="0",
-    )
+    env = dict(os.environ, **buildcmd.build_env(profile, cache))
     seconds = {}
     with tempfile.TemporaryDirectory() as figures:
         for script in scripts(chapter, gallery):
@@ -90,7 +86,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("chapter", nargs="?")
     parser.add_argument("--list", action="store_true", help="print the chapters as a JSON list")
-    parser.add_argument("--profile", default="default", choices=("quick", "default", "full"))
+    parser.add_argument("--profile", default="default", choices=buildcmd.PROFILES)
     parser.add_argument(
         "--cache", type=Path, default=None, help="default: layerwise.train.cache_dir()"
     )

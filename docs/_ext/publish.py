@@ -26,6 +26,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import buildcmd
 from packaging.version import InvalidVersion, Version
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,30 +121,19 @@ def build_version(version: str, out: Path, base_url: str, switcher: Path, profil
     try:
         wheel_dir = source / "build" / "wheel"
         shutil.rmtree(wheel_dir, ignore_errors=True)
-        if shutil.which("uv"):
-            _run(["uv", "build", "--wheel", "--quiet", "--out-dir", wheel_dir, source])
-        else:
-            _run(
-                [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", wheel_dir, source]
-            )
+        _run(buildcmd.wheel_command(source, wheel_dir))
         env = dict(os.environ)
         env.update(
-            LAYERWISE_PROFILE=profile,
+            buildcmd.build_env(profile, buildcmd.model_cache(source)),
             LAYERWISE_VERSION_MATCH=version,
             LAYERWISE_SITE_URL=f"{base_url}{version}/",
             LAYERWISE_SWITCHER=str(switcher),
             PYTHONPATH=str(source / "src"),
-            MPLBACKEND="Agg",
         )
         target = out / version
         shutil.rmtree(target, ignore_errors=True)
-        _run(
-            [sys.executable, "-m", "sphinx", "-b", "html", "-c", source,
-             "-d", source / "build" / f"doctrees-{version}", "-W", "--keep-going", "-n",
-             source / "docs", target],
-            env=env,
-            cwd=source,
-        )  # fmt: skip
+        doctrees = source / "build" / f"doctrees-{version}"
+        _run(buildcmd.sphinx_command(source, target, doctrees), env=env, cwd=source)
     finally:
         if worktree is not None:
             subprocess.run(["git", "-C", ROOT, "worktree", "remove", "--force", worktree])
@@ -155,7 +145,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "site")
     parser.add_argument("--base-url", default=os.environ.get("LAYERWISE_SITE_URL", "/"))
     parser.add_argument("--rebuild", action="store_true", help="rebuild frozen versions too")
-    parser.add_argument("--profile", default="default", choices=["quick", "default", "full"])
+    parser.add_argument("--profile", default="default", choices=buildcmd.PROFILES)
     args = parser.parse_args(argv)
     base_url = args.base_url.rstrip("/") + "/"
     out = args.out.resolve()

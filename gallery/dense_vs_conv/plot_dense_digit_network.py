@@ -66,7 +66,7 @@ for name, (config, _, _) in nets.items():
 # ----------------------------------------
 acc, results = {}, {}
 for name, (config, layers, epochs) in nets.items():
-    schedule = train.TrainConfig(epochs=epochs, batch_size=64)
+    schedule = train.Schedule(epochs=epochs, batch_size=64)
     results[name] = train.fit_seeds(config, digits, schedule, seeds=seeds)
     for kind in ("trained", "untrained"):
         table = np.zeros((len(seeds), len(layers), len(labels)))

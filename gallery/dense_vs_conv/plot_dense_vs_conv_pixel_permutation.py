@@ -39,10 +39,10 @@ cnn = models.CNN1dConfig(
 )
 mlp = models.MLPConfig(in_features=40, num_classes=10, hidden=(100, 100))
 schedules = {
-    "CNN": train.TrainConfig(
+    "CNN": train.Schedule(
         epochs=runtime.pick(quick=1, default=6, full=12), lr=1e-2, batch_size=100
     ),
-    "MLP": train.TrainConfig(
+    "MLP": train.Schedule(
         epochs=runtime.pick(quick=2, default=15, full=30), lr=1e-2, batch_size=100
     ),
 }
@@ -161,9 +161,7 @@ stats.claim(
 # original pixel order before drawing.
 digits = data.digits(size=20)
 dense = models.MLPConfig(in_features=400, hidden=(25, 15), num_classes=10)
-dense_schedule = train.TrainConfig(
-    epochs=runtime.pick(quick=3, default=30, full=60), batch_size=64
-)
+dense_schedule = train.Schedule(epochs=runtime.pick(quick=3, default=30, full=60), batch_size=64)
 perm400 = data.pixel_permutation(400, seed=0)
 digits_shuffled = data.permute_pixels(digits, perm400)
 plain = train.fit(dense, digits, dense_schedule, seed=seeds[0], verbose=False)

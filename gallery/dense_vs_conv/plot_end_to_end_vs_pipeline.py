@@ -55,7 +55,7 @@ accuracy = {"pipeline": [], "end to end": []}
 fitted = {"pipeline": [], "end to end": []}
 for n in sizes:
     batch = min(50, n)
-    schedule = train.TrainConfig(epochs=epochs[n], batch_size=batch, lr=1e-2)
+    schedule = train.Schedule(epochs=epochs[n], batch_size=batch, lr=1e-2)
     runs = {"pipeline": [], "end to end": []}
     for s in seeds:
         subset = digits.subset(n, seed=s) if n < len(digits.y_train) else digits

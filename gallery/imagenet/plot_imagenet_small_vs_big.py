@@ -79,9 +79,7 @@ print(f"{n_train} training and {n_test} test drawings; EfficientNet sees them at
 # :term:`channels <channel>`, the same training, so :func:`layerwise.train.fit` finds it in the
 # :term:`model cache`).
 config = models.CNNConfig(in_channels=1, num_classes=drawings.num_classes, widths=(8, 16, 32))
-schedule = train.TrainConfig(
-    epochs=runtime.pick(quick=2, default=4, full=15), batch_size=32, lr=3e-3
-)
+schedule = train.Schedule(epochs=runtime.pick(quick=2, default=4, full=15), batch_size=32, lr=3e-3)
 small = {
     "trained": [
         f.model.cpu().eval()

@@ -80,7 +80,7 @@ for name, task in tasks.items():
     )
 
 epochs = runtime.pick(quick=15, default=60, full=60)
-schedule = train.TrainConfig(epochs=epochs, batch_size=256, lr=3e-3)
+schedule = train.Schedule(epochs=epochs, batch_size=256, lr=3e-3)
 accuracy = {}  # (task, method, labels per class) -> Runs over seeds
 for name, task in tasks.items():
     config = models.CNNConfig(

@@ -25,7 +25,7 @@ import torch
 from layerwise import data, models, plot, receptive, runtime, stats, train
 
 digits = data.digits(size=16)
-schedule = train.TrainConfig(epochs=runtime.pick(quick=3, default=30, full=60), lr=3e-3)
+schedule = train.Schedule(epochs=runtime.pick(quick=3, default=30, full=60), lr=3e-3)
 mlp_config = models.MLPConfig(in_features=16 * 16, num_classes=10, hidden=(32,))
 cnn_config = models.CNNConfig(
     in_channels=1, num_classes=10, widths=(32, 32), kernel_sizes=(5, 3), pools=(True, True)

@@ -155,7 +155,7 @@ stats.claim(
 digits = data.digits(size=12)
 test_inputs = digits.x_test[: runtime.pick(quick=16, default=128, full=256)]
 deep = readout.CentreUnitCNNConfig(in_channels=1, num_classes=10, depth=6, width=12)
-schedule = train.TrainConfig(epochs=runtime.pick(quick=2, default=10, full=30), lr=1e-2)
+schedule = train.Schedule(epochs=runtime.pick(quick=2, default=10, full=30), lr=1e-2)
 seeds = runtime.seeds(10)  # the effect is small next to the spread over seeds: ten
 results = train.fit_seeds(deep, digits, schedule, seeds, verbose=False)
 accuracy = stats.Runs([r.test_accuracy for r in results], seeds)

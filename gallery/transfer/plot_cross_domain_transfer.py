@@ -40,7 +40,7 @@ config = models.CNNConfig(
 source = train.fit(
     config,
     source_data,
-    train.TrainConfig(epochs=runtime.pick(quick=2, default=20, full=30), batch_size=64, lr=3e-3),
+    train.Schedule(epochs=runtime.pick(quick=2, default=20, full=30), batch_size=64, lr=3e-3),
     seed=0,
 ).model
 print(f"digits: {len(digits.y_train)} training and {len(digits.y_test)} test images")
@@ -73,7 +73,7 @@ print(f"{steps} training steps in batches of {batch} for every network; seeds {s
 
 def schedule(n, method):
     per_epoch = -(-n // batch)  # batches per epoch
-    return train.TrainConfig(epochs=steps // per_epoch, batch_size=batch, lr=lr[method])
+    return train.Schedule(epochs=steps // per_epoch, batch_size=batch, lr=lr[method])
 
 
 methods = tuple(lr)

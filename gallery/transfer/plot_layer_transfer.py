@@ -64,7 +64,7 @@ def experiment(seeds, **options):
         halves.a,
         halves.b_labelled,
         halves.schedule,
-        train_a=halves.base_schedule,
+        schedule_a=halves.base_schedule,
         fine_tune=halves.fine_tune,
         seeds=seeds,
         **options,

@@ -37,7 +37,7 @@ fig = plot.image_grid(
     titles=[
         drawings.classes[int(drawings.y_train[i])].upper()
         + "\n"
-        + "\n".join(p for p in ("corner", "junction", "curve") if drawings.parts_train[p][i])
+        + "\n".join(p for p in ("corner", "junction", "curve") if drawings.labels_train[p][i])
         for i in range(8)
     ],
     ncols=8,
@@ -75,8 +75,8 @@ def clutter_part(parts, y, part):
 def class_knowledge(part):
     """Test accuracy of predicting the label from the class alone (the majority per class)."""
     ytr, yte = (
-        clutter_part(drawings.parts_train, drawings.y_train, part),
-        clutter_part(drawings.parts_test, drawings.y_test, part),
+        clutter_part(drawings.labels_train, drawings.y_train, part),
+        clutter_part(drawings.labels_test, drawings.y_test, part),
     )
     guess = torch.zeros(drawings.num_classes, dtype=torch.long)
     for c in range(drawings.num_classes):
@@ -103,9 +103,7 @@ for part in PARTS:
 # trained and untrained are compared seed by seed. A probe can read a lot out of random features;
 # only the difference tells what training added.
 config = models.CNNConfig(in_channels=1, num_classes=drawings.num_classes, widths=(8, 16, 32))
-schedule = train.TrainConfig(
-    epochs=runtime.pick(quick=2, default=4, full=15), batch_size=32, lr=3e-3
-)
+schedule = train.Schedule(epochs=runtime.pick(quick=2, default=4, full=15), batch_size=32, lr=3e-3)
 seeds = runtime.seeds(5)
 fits = train.fit_seeds(config, drawings, schedule, seeds, verbose=False)
 networks = {
@@ -136,13 +134,13 @@ labels = {"object": (y_tr, drawings.y_test)}
 cells = [(1, 1), (1, 2), (2, 1), (2, 2)]
 for r, c in cells:
     labels[f"orientation {r}{c}"] = (
-        drawings.parts_train["orientation"][:n_probe, r, c],
-        drawings.parts_test["orientation"][:, r, c],
+        drawings.labels_train["orientation"][:n_probe, r, c],
+        drawings.labels_test["orientation"][:, r, c],
     )
 for part in PARTS:
     labels[f"parts {part}"] = (
-        clutter_part(drawings.parts_train, drawings.y_train, part)[:n_probe],
-        clutter_part(drawings.parts_test, drawings.y_test, part),
+        clutter_part(drawings.labels_train, drawings.y_train, part)[:n_probe],
+        clutter_part(drawings.labels_test, drawings.y_test, part),
     )
 
 

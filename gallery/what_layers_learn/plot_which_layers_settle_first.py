@@ -55,7 +55,7 @@ networks = {
     "digits CNN": (
         models.CNNConfig(in_channels=1, num_classes=10, widths=(16, 32, 64)),
         digits,
-        train.TrainConfig(epochs=runtime.pick(quick=3, default=15, full=30), batch_size=64),
+        train.Schedule(epochs=runtime.pick(quick=3, default=15, full=30), batch_size=64),
     ),
 }
 layers = ["pool1", "pool2", "pool3", "fc"]

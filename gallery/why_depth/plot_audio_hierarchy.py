@@ -81,7 +81,7 @@ for i, k in enumerate(config.kernel_sizes, start=1):
     print(f"relu{i} units hear {field} samples = {field / 128:.2f} sounds")
     field, step = field + (config.pool_size - 1) * step, step * config.pool_size  # the pooling
 
-schedule = train.TrainConfig(epochs=runtime.pick(quick=2, default=6, full=30), batch_size=64)
+schedule = train.Schedule(epochs=runtime.pick(quick=2, default=6, full=30), batch_size=64)
 seeds = runtime.seeds()
 results = train.fit_seeds(config, sounds, schedule, seeds=seeds)
 accuracy = stats.Runs([r.test_accuracy for r in results], seeds)
@@ -141,8 +141,8 @@ def probe(model):
     """Test accuracy, layer x label, of probes on the clip-averaged maps of ``model``."""
     wanted = {
         name: (
-            sounds.parts_train[part][:n_probe] if part else sounds.y_train[:n_probe],
-            sounds.parts_test[part] if part else sounds.y_test,
+            sounds.labels_train[part][:n_probe] if part else sounds.y_train[:n_probe],
+            sounds.labels_test[part] if part else sounds.y_test,
         )
         for name, part in labels.items()
     }

@@ -26,7 +26,7 @@ from layerwise import data, models, runtime, stats, train
 
 points = data.four_clusters(n_train=400, n_test=400, spread=0.35)
 config = models.MLPConfig(in_features=2, hidden=(2,), num_classes=4, activation="tanh")
-schedule = train.TrainConfig(epochs=runtime.pick(quick=20, default=150, full=300), lr=0.05)
+schedule = train.Schedule(epochs=runtime.pick(quick=20, default=150, full=300), lr=0.05)
 seeds = runtime.seeds(20)
 print(points)
 print(config)

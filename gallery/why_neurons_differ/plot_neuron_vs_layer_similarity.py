@@ -29,7 +29,7 @@ from layerwise import data, features, models, neurons, runtime, similarity, stat
 
 digits = data.digits(size=16)
 config = models.CNNConfig(in_channels=1, num_classes=10, widths=(16, 32, 64))
-schedule = train.TrainConfig(epochs=runtime.pick(quick=3, default=15, full=30), batch_size=64)
+schedule = train.Schedule(epochs=runtime.pick(quick=3, default=15, full=30), batch_size=64)
 seeds = runtime.seeds(5)
 layers = ["relu1", "relu2", "relu3"]
 nets = {

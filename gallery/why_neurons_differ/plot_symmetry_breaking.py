@@ -49,8 +49,8 @@ def starts(seed):
 
 def train_epoch_by_epoch(start, seed):
     """Train one epoch at a time; return the hidden weights after each epoch and the accuracy."""
-    one_epoch = train.TrainConfig(
-        epochs=1, batch_size=64, lr=0.05, optimizer="sgd", schedule="constant", weight_decay=0
+    one_epoch = train.Schedule(
+        epochs=1, batch_size=64, lr=0.05, optimizer="sgd", lr_schedule="constant", weight_decay=0
     )
     state, snapshots, accuracy = start, [start["fc1.weight"].clone()], []
     for epoch in range(epochs):

@@ -40,9 +40,9 @@ CELLS = ((1, 1), (1, 2), (2, 1), (2, 2))
 
 def clutter_part(drawings, part: str, split: str = "train") -> torch.Tensor:
     """1/0: the clutter holds ``part``, for images whose object lacks it; -1 for the others."""
-    parts = drawings.parts_train if split == "train" else drawings.parts_test
+    truth = drawings.labels_train if split == "train" else drawings.labels_test
     y = drawings.y_train if split == "train" else drawings.y_test
-    label = parts[part].clone().long()
+    label = truth[part].clone().long()
     owners = torch.tensor([drawings.classes.index(c) for c in HAS[part]])
     label[torch.isin(y, owners)] = -1
     return label
@@ -55,8 +55,8 @@ def probe_labels(drawings, n_train: int | None = None, n_test: int | None = None
     labels = {"object": (drawings.y_train[tr], drawings.y_test[te])}
     for r, c in CELLS:
         labels[f"orientation {r}{c}"] = (
-            drawings.parts_train["orientation"][tr, r, c],
-            drawings.parts_test["orientation"][te, r, c],
+            drawings.labels_train["orientation"][tr, r, c],
+            drawings.labels_test["orientation"][te, r, c],
         )
     for part in PARTS:
         labels[f"parts {part}"] = (

@@ -42,6 +42,44 @@ class _ConvStack:
         """The number of convolution blocks."""
         return len(self.widths)
 
+    def _blocks(self, conv, norm, pool, kernel_sizes, *per_layer) -> list[tuple[str, nn.Module]]:
+        """The named layers of every block ``i``: ``conv{i}`` -> [``bn{i}``] -> ``relu{i}`` ->
+        [``pool{i}``], made in that order (the order the weights are drawn in).
+
+        ``conv(in_channels, width, k, *extra)`` makes a convolution with ``k``, ``extra`` the
+        block's entries of ``per_layer``; ``norm(width)`` a batch norm (when ``batchnorm``);
+        ``pool()`` the pooling layer (for the blocks whose ``pools`` entry is true, default all).
+        """
+        pools = self.pools if self.pools is not None else (True,) * self.depth
+        layers: list[tuple[str, nn.Module]] = []
+        channels = self.in_channels
+        for i, (width, k, use_pool, *extra) in enumerate(
+            zip(self.widths, kernel_sizes, pools, *per_layer, strict=True), start=1
+        ):
+            layers.append((f"conv{i}", conv(channels, width, k, *extra)))
+            if self.batchnorm:
+                layers.append((f"bn{i}", norm(width)))
+            layers.append((f"relu{i}", nn.ReLU()))
+            if use_pool:
+                layers.append((f"pool{i}", pool()))
+            channels = width
+        return layers
+
+    def _assemble(self, blocks, global_pool: nn.Module) -> nn.Sequential:
+        """The model: ``blocks``, then ``gap`` (``global_pool``), ``flatten`` and ``fc``."""
+        layers = [
+            *blocks,
+            ("gap", global_pool),
+            ("flatten", nn.Flatten()),
+            ("fc", nn.Linear(self.widths[-1], self.num_classes)),
+        ]
+        model = nn.Sequential(OrderedDict(layers))
+        model.config = self
+        return model
+
+    def to_dict(self) -> dict:
+        return {"type": type(self).__name__, **asdict(self)}
+
 
 @dataclass(frozen=True)
 class CNNConfig(_ConvStack):
@@ -71,37 +109,18 @@ class CNNConfig(_ConvStack):
 
     def build(self) -> nn.Sequential:
         """A freshly initialised model (seed the global RNG first for reproducible weights)."""
-        kernel_sizes = self.kernel_sizes or (3,) * self.depth
-        strides = self.strides or (1,) * self.depth
-        pools = self.pools if self.pools is not None else (True,) * self.depth
-        layers: list[tuple[str, nn.Module]] = []
-        channels = self.in_channels
-        for i, (width, k, s, pool) in enumerate(
-            zip(self.widths, kernel_sizes, strides, pools, strict=True), start=1
-        ):
-            layers.append(
-                (f"conv{i}", nn.Conv2d(channels, width, k, stride=s, padding=k // 2, bias=True))
-            )
-            if self.batchnorm:
-                layers.append((f"bn{i}", nn.BatchNorm2d(width)))
-            layers.append((f"relu{i}", nn.ReLU()))
-            if pool:
-                layers.append((f"pool{i}", nn.MaxPool2d(2)))
-            channels = width
-        layers += [
-            ("gap", nn.AdaptiveAvgPool2d(1)),
-            ("flatten", nn.Flatten()),
-            ("fc", nn.Linear(channels, self.num_classes)),
-        ]
-        model = nn.Sequential(OrderedDict(layers))
+        blocks = self._blocks(
+            lambda c_in, c_out, k, s: nn.Conv2d(c_in, c_out, k, stride=s, padding=k // 2),
+            nn.BatchNorm2d,
+            lambda: nn.MaxPool2d(2),
+            self.kernel_sizes or (3,) * self.depth,
+            self.strides or (1,) * self.depth,
+        )
+        model = self._assemble(blocks, nn.AdaptiveAvgPool2d(1))
         if self.conv1_init_scale != 1.0:
             with torch.no_grad():
                 model.conv1.weight.mul_(self.conv1_init_scale)
-        model.config = self
         return model
-
-    def to_dict(self) -> dict:
-        return {"type": type(self).__name__, **asdict(self)}
 
 
 @dataclass(frozen=True)
@@ -169,28 +188,10 @@ class CNN1dConfig(_ConvStack):
 
     def build(self) -> nn.Sequential:
         """A freshly initialised model (seed the global RNG first for reproducible weights)."""
-        kernel_sizes = self.kernel_sizes or (9,) * self.depth
-        pools = self.pools if self.pools is not None else (True,) * self.depth
-        layers: list[tuple[str, nn.Module]] = []
-        channels = self.in_channels
-        for i, (width, k, pool) in enumerate(
-            zip(self.widths, kernel_sizes, pools, strict=True), start=1
-        ):
-            layers.append((f"conv{i}", nn.Conv1d(channels, width, k, padding=k // 2)))
-            if self.batchnorm:
-                layers.append((f"bn{i}", nn.BatchNorm1d(width)))
-            layers.append((f"relu{i}", nn.ReLU()))
-            if pool:
-                layers.append((f"pool{i}", nn.MaxPool1d(self.pool_size)))
-            channels = width
-        layers += [
-            ("gap", nn.AdaptiveAvgPool1d(1)),
-            ("flatten", nn.Flatten()),
-            ("fc", nn.Linear(channels, self.num_classes)),
-        ]
-        model = nn.Sequential(OrderedDict(layers))
-        model.config = self
-        return model
-
-    def to_dict(self) -> dict:
-        return {"type": type(self).__name__, **asdict(self)}
+        blocks = self._blocks(
+            lambda c_in, c_out, k: nn.Conv1d(c_in, c_out, k, padding=k // 2),
+            nn.BatchNorm1d,
+            lambda: nn.MaxPool1d(self.pool_size),
+            self.kernel_sizes or (9,) * self.depth,
+        )
+        return self._assemble(blocks, nn.AdaptiveAvgPool1d(1))

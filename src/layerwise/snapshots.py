@@ -92,7 +92,7 @@ def _hooked(config, steps_per_epoch: int, states: list):
 def fit_with_snapshots(
     config,
     data: Dataset,
-    schedule: train.TrainConfig | None = None,
+    schedule: train.Schedule | None = None,
     *,
     seed: int = 0,
     device: torch.device | str | None = None,
@@ -103,7 +103,7 @@ def fit_with_snapshots(
     Loads the snapshots from the cache when they are there; otherwise trains (once) and saves
     both the snapshots and the final network (so :func:`~layerwise.train.fit` finds it).
     """
-    schedule = schedule or train.TrainConfig()
+    schedule = schedule or train.Schedule()
     dev = torch.device(device) if device is not None else runtime.device()
     key = train._cache_key(config, data, schedule, seed, None, (), dev)
     path = train.cache_dir() / f"{key}.snapshots.pt"

@@ -9,7 +9,8 @@ version and the device type -- so pages that need the same network share one tra
 any change retrains. Entries are plain tensors loaded with ``weights_only=True`` (no arbitrary
 pickle); an unreadable entry is reported and retrained.
 
-The cache lives in ``$LAYERWISE_CACHE`` (default ``~/.cache/layerwise/models``).
+The cache lives in ``$LAYERWISE_CACHE`` (default ``~/.cache/layerwise/models``); a site build
+sets it to the checkout's ``build/model-cache`` unless it is set (``docs/_ext/buildcmd.py``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from .data import Dataset
 
 __all__ = [
     "FitResult",
-    "TrainConfig",
+    "Schedule",
     "TEST_EVALUATIONS",
     "cache_dir",
     "evaluate",
@@ -47,11 +48,11 @@ _CACHE_FORMAT = 1
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """How to train: optimiser, schedule and augmentation.
+class Schedule:
+    """The training schedule: epochs, batches, optimiser, learning rate and augmentation.
 
     ``optimizer`` is ``"adamw"`` or ``"sgd"`` (with Nesterov momentum 0.9); the learning rate
-    follows a one-cycle schedule peaking at ``lr`` when ``schedule="onecycle"``, or stays at
+    follows a one-cycle schedule peaking at ``lr`` when ``lr_schedule="onecycle"``, or stays at
     ``lr`` with ``"constant"``. ``augment`` names augmentations joined by ``+``: ``"flip"``
     mirrors a random half of the images left-right; ``"color"`` multiplies each channel of each
     image by a random gain and adds a random offset, so that colour alone is an unreliable cue.
@@ -62,15 +63,17 @@ class TrainConfig:
     lr: float = 3e-3
     weight_decay: float = 5e-4
     optimizer: str = "adamw"
-    schedule: str = "onecycle"
+    lr_schedule: str = "onecycle"
     augment: str | None = None
     label_smoothing: float = 0.0
 
     def __post_init__(self):
         if self.optimizer not in ("adamw", "sgd"):
             raise ValueError(f"optimizer must be 'adamw' or 'sgd', got {self.optimizer!r}.")
-        if self.schedule not in ("onecycle", "constant"):
-            raise ValueError(f"schedule must be 'onecycle' or 'constant', got {self.schedule!r}.")
+        if self.lr_schedule not in ("onecycle", "constant"):
+            raise ValueError(
+                f"lr_schedule must be 'onecycle' or 'constant', got {self.lr_schedule!r}."
+            )
         unknown = set((self.augment or "flip").split("+")) - {"flip", "color"}
         if unknown:
             raise ValueError(
@@ -131,10 +134,10 @@ def _state_fingerprint(state: dict[str, torch.Tensor] | None) -> str | None:
     return h.hexdigest()[:16]
 
 
-def _cache_key(config, data, train, seed, init_state, freeze, device) -> str:
+def _cache_key(config, data, schedule, seed, init_state, freeze, device) -> str:
     spec = {
         "model": config.to_dict(),
-        "train": asdict(train),
+        "schedule": asdict(schedule),
         "data": data.fingerprint,
         "seed": seed,
         "init": _state_fingerprint(init_state),
@@ -194,16 +197,16 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     return loss.item() / len(y), correct.item() / len(y)
 
 
-def _optimizer(model, train: TrainConfig, steps: int):
+def _optimizer(model, schedule: Schedule, steps: int):
     params = [p for p in model.parameters() if p.requires_grad]
-    if train.optimizer == "adamw":
-        opt = torch.optim.AdamW(params, lr=train.lr, weight_decay=train.weight_decay)
+    if schedule.optimizer == "adamw":
+        opt = torch.optim.AdamW(params, lr=schedule.lr, weight_decay=schedule.weight_decay)
     else:
         opt = torch.optim.SGD(
-            params, lr=train.lr, momentum=0.9, nesterov=True, weight_decay=train.weight_decay
+            params, lr=schedule.lr, momentum=0.9, nesterov=True, weight_decay=schedule.weight_decay
         )
-    if train.schedule == "onecycle":
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=train.lr, total_steps=steps)
+    if schedule.lr_schedule == "onecycle":
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=schedule.lr, total_steps=steps)
     else:
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
     return opt, sched
@@ -230,12 +233,12 @@ def test_epochs(epochs: int, evaluations: int = TEST_EVALUATIONS) -> set[int]:
     return {round((k + 1) * epochs / count) for k in range(count)}
 
 
-def _train(model, data, train, seed, device, frozen):
+def _train(model, data, schedule, seed, device, frozen):
     x, y = data.x_train.to(device), data.y_train.to(device)
     x_test, y_test = data.x_test.to(device), data.y_test.to(device)
     n = len(y)
-    steps_per_epoch = (n + train.batch_size - 1) // train.batch_size
-    opt, sched = _optimizer(model, train, train.epochs * steps_per_epoch)
+    steps_per_epoch = (n + schedule.batch_size - 1) // schedule.batch_size
+    opt, sched = _optimizer(model, schedule, schedule.epochs * steps_per_epoch)
     g = torch.Generator().manual_seed(seed)
     history: dict[str, list[float]] = {
         "train_loss": [],
@@ -243,20 +246,20 @@ def _train(model, data, train, seed, device, frozen):
         "test_epoch": [],
         "test_acc": [],
     }
-    tested = test_epochs(train.epochs)
+    tested = test_epochs(schedule.epochs)
     try:
         from tqdm.auto import tqdm
 
-        epochs = tqdm(range(train.epochs), disable=not sys.stderr.isatty(), leave=False)
+        epochs = tqdm(range(schedule.epochs), disable=not sys.stderr.isatty(), leave=False)
     except ImportError:  # pragma: no cover - tqdm is a dependency, but keep training without it
-        epochs = range(train.epochs)
+        epochs = range(schedule.epochs)
     for epoch in epochs:
         model.train()
         # Frozen layers stay in eval mode: their batch-norm statistics do not move either.
         for name in frozen:
             getattr(model, name).eval()
         order = torch.randperm(n, generator=g).to(device)
-        augment = set((train.augment or "").split("+"))
+        augment = set((schedule.augment or "").split("+"))
         flips = (torch.rand(n, generator=g) < 0.5).to(device) if "flip" in augment else None
         if "color" in augment:
             c = x.shape[1]
@@ -264,15 +267,15 @@ def _train(model, data, train, seed, device, frozen):
             shifts = (0.4 * torch.randn(n, c, 1, 1, generator=g)).to(device)
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device)
-        for i in range(0, n, train.batch_size):
-            idx = order[i : i + train.batch_size]
+        for i in range(0, n, schedule.batch_size):
+            idx = order[i : i + schedule.batch_size]
             xb, yb = x[idx], y[idx]
             if flips is not None:
                 xb = torch.where(flips[idx, None, None, None], xb.flip(-1), xb)
             if "color" in augment:
                 xb = xb * gains[idx] + shifts[idx]
             out = model(xb)
-            loss = F.cross_entropy(out, yb, label_smoothing=train.label_smoothing)
+            loss = F.cross_entropy(out, yb, label_smoothing=schedule.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -309,19 +312,19 @@ def untrained(config, seed: int = 0, device: torch.device | str | None = None) -
     return _build(config, seed).to(device).eval()
 
 
-def fit_seeds(config, data: Dataset, train: TrainConfig | None = None, seeds=None, **kwargs):
+def fit_seeds(config, data: Dataset, schedule: Schedule | None = None, seeds=None, **kwargs):
     """:func:`fit` once per seed (default: :func:`layerwise.runtime.seeds`); a list of results.
 
     Keyword arguments go to :func:`fit` unchanged.
     """
     seeds = runtime.seeds() if seeds is None else list(seeds)
-    return [fit(config, data, train, seed=s, **kwargs) for s in seeds]
+    return [fit(config, data, schedule, seed=s, **kwargs) for s in seeds]
 
 
 def fit(
     config,
     data: Dataset,
-    train: TrainConfig | None = None,
+    schedule: Schedule | None = None,
     *,
     seed: int = 0,
     init_state: dict[str, torch.Tensor] | None = None,
@@ -340,8 +343,9 @@ def fit(
     data
         The dataset; its training split is used for training, its test split for the
         test accuracy in the history (measured after the epochs :func:`test_epochs` names).
-    train
-        Optimiser, schedule and augmentation (defaults: :class:`TrainConfig`).
+    schedule
+        Epochs, batch size, optimiser, learning rate and augmentation (default:
+        :class:`Schedule`).
     seed
         Seeds the initial weights, the batch order and the augmentation.
     init_state
@@ -363,7 +367,7 @@ def fit(
         ``train_acc``; ``test_acc`` after each epoch listed in ``test_epoch`` (the last one
         always among them).
     """
-    train = train or TrainConfig()
+    schedule = schedule or Schedule()
     device = torch.device(device) if device is not None else runtime.device()
     model = _build(config, seed)
     if init_state is not None:
@@ -372,16 +376,16 @@ def fit(
             raise ValueError(f"init_state has weights the model lacks: {sorted(missing)}.")
         model.load_state_dict(init_state, strict=False)
     _freeze(model, freeze)
-    key = _cache_key(config, data, train, seed, init_state, freeze, device)
+    key = _cache_key(config, data, schedule, seed, init_state, freeze, device)
     path = cache_dir() / f"{key}.pt"
     history = _load(path, model) if cache else None
     from_cache = history is not None
     model.to(device)
     started = time.perf_counter()
     if not from_cache:
-        history = _train(model, data, train, seed, device, freeze)
+        history = _train(model, data, schedule, seed, device, freeze)
         runtime.progress(
-            f"trained {type(config).__name__} seed {seed}: {train.epochs} epochs on "
+            f"trained {type(config).__name__} seed {seed}: {schedule.epochs} epochs on "
             f"{len(data.y_train)} examples in {time.perf_counter() - started:.1f} s "
             f"({device.type})"
         )
@@ -393,7 +397,7 @@ def fit(
             "loaded from the model cache"
             if from_cache
             else (
-                f"trained {train.epochs} epochs on {len(data.y_train)} images in "
+                f"trained {schedule.epochs} epochs on {len(data.y_train)} images in "
                 f"{time.perf_counter() - started:.1f} s on {device.type}"
             )
         )

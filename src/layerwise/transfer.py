@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from . import stats as _stats
-from . import train as _train
+from . import train
 from .data import Dataset
 from .models import CNN1dConfig, CNNConfig
 
@@ -139,15 +139,15 @@ def copy_blocks(source: nn.Module, n: int) -> dict[str, torch.Tensor]:
 def fit_base(
     config,
     data: Dataset,
-    train: _train.TrainConfig | None = None,
+    schedule: train.Schedule | None = None,
     *,
     seed: int = 0,
     verbose: bool = False,
-) -> _train.FitResult:
+) -> train.FitResult:
     """Train ``config``'s network from scratch on ``data``, its ``num_classes`` set to ``data``'s:
     the base networks of :func:`layer_transfer` (shared with it through the model cache)."""
     config = dataclasses.replace(config, num_classes=data.num_classes)
-    return _train.fit(config, data, train, seed=seed, verbose=verbose)
+    return train.fit(config, data, schedule, seed=seed, verbose=verbose)
 
 
 def fit_transfer(
@@ -155,12 +155,12 @@ def fit_transfer(
     source: nn.Module,
     data: Dataset,
     n: int,
-    train: _train.TrainConfig | None = None,
+    schedule: train.Schedule | None = None,
     *,
     fine_tune: bool,
     seed: int = 0,
     verbose: bool = False,
-) -> _train.FitResult:
+) -> train.FitResult:
     """Train ``config``'s network on ``data`` with its first ``n`` blocks copied from ``source``.
 
     Parameters
@@ -174,8 +174,8 @@ def fit_transfer(
         What the new network is trained (and tested) on.
     n
         Number of blocks to copy (0 trains from scratch).
-    train
-        The training configuration for :func:`layerwise.train.fit`.
+    schedule
+        The training schedule for :func:`layerwise.train.fit`.
     fine_tune
         Train the copied blocks too (the ``+`` variants) instead of freezing them; frozen blocks
         also keep their batch-norm statistics.
@@ -192,8 +192,8 @@ def fit_transfer(
     config = dataclasses.replace(config, num_classes=data.num_classes)
     init = copy_blocks(source, n) if n else None
     freeze = () if fine_tune else block_layers(config, n)
-    return _train.fit(
-        config, data, train, seed=seed, init_state=init, freeze=freeze, verbose=verbose
+    return train.fit(
+        config, data, schedule, seed=seed, init_state=init, freeze=freeze, verbose=verbose
     )
 
 
@@ -201,17 +201,17 @@ def fit_bases(
     config,
     data_a: Dataset,
     data_b: Dataset,
-    train_a: _train.TrainConfig | None = None,
-    train_b: _train.TrainConfig | None = None,
+    schedule_a: train.Schedule | None = None,
+    schedule_b: train.Schedule | None = None,
     *,
     seed: int = 0,
     verbose: bool = False,
-) -> tuple[_train.FitResult, _train.FitResult]:
+) -> tuple[train.FitResult, train.FitResult]:
     """Base networks A and B of repetition ``seed``: each trained from scratch on its half, from
-    different initial weights (:func:`base_seed`). ``train_b`` defaults to ``train_a``."""
-    base_a = fit_base(config, data_a, train_a, seed=base_seed("A", seed), verbose=verbose)
+    different initial weights (:func:`base_seed`). ``schedule_b`` defaults to ``schedule_a``."""
+    base_a = fit_base(config, data_a, schedule_a, seed=base_seed("A", seed), verbose=verbose)
     base_b = fit_base(
-        config, data_b, train_b or train_a, seed=base_seed("B", seed), verbose=verbose
+        config, data_b, schedule_b or schedule_a, seed=base_seed("B", seed), verbose=verbose
     )
     return base_a, base_b
 
@@ -220,10 +220,10 @@ def layer_transfer(
     config,
     data_a: Dataset,
     data_b: Dataset | Callable[[int], Dataset],
-    train: _train.TrainConfig | None = None,
+    schedule: train.Schedule | None = None,
     *,
-    train_a: _train.TrainConfig | None = None,
-    fine_tune: _train.TrainConfig | None = None,
+    schedule_a: train.Schedule | None = None,
+    fine_tune: train.Schedule | None = None,
     seeds=(0,),
     cuts=None,
     variants=VARIANTS,
@@ -246,13 +246,13 @@ def layer_transfer(
     data_b
         What base B and every variant are trained (and tested) on: a dataset, or a function of
         the seed returning one (e.g. a few labelled examples per class, drawn anew per seed).
-    train
-        The training configuration of base B and of the frozen variants.
-    train_a
-        Base A's training configuration (default: ``train``).
+    schedule
+        The training schedule of base B and of the frozen variants.
+    schedule_a
+        Base A's training schedule (default: ``schedule``).
     fine_tune
-        The training configuration of the fine-tuned variants ``BnB+`` and ``AnB+``, e.g. a
-        lower learning rate (default: ``train``).
+        The training schedule of the fine-tuned variants ``BnB+`` and ``AnB+``, e.g. a
+        lower learning rate (default: ``schedule``).
     seeds
         One repetition of the whole experiment per seed.
     cuts
@@ -284,7 +284,9 @@ def layer_transfer(
         bases = dict(
             zip(
                 "AB",
-                fit_bases(config, data_a, b, train_a or train, train, seed=seed, verbose=verbose),
+                fit_bases(
+                    config, data_a, b, schedule_a or schedule, schedule, seed=seed, verbose=verbose
+                ),
                 strict=True,
             )
         )
@@ -297,7 +299,7 @@ def layer_transfer(
                     bases[variant[0]].model,
                     b,
                     n,
-                    (fine_tune or train) if plus else train,
+                    (fine_tune or schedule) if plus else schedule,
                     fine_tune=plus,
                     seed=seed + SEED_OFFSET,
                     verbose=verbose,

@@ -30,7 +30,7 @@ class Recipe:
 
     data: _data.Dataset
     config: models.CNNConfig
-    schedule: train.TrainConfig
+    schedule: train.Schedule
 
     def fit(self, seed: int = 0, **kwargs) -> train.FitResult:
         """Train (or load from the model cache) the network with ``seed``.
@@ -65,7 +65,7 @@ def photo_cnn() -> Recipe:
         strides=(2, 1, 1),
         conv1_init_scale=0.05,
     )
-    schedule = train.TrainConfig(
+    schedule = train.Schedule(
         epochs=runtime.pick(quick=2, default=12, full=30), lr=3e-3, augment="flip+color"
     )
     return Recipe(patches, config, schedule)
@@ -85,9 +85,9 @@ class Halves:
     a: _data.Dataset
     b: _data.Dataset
     config: models.CNN1dConfig
-    base_schedule: train.TrainConfig
-    schedule: train.TrainConfig
-    fine_tune: train.TrainConfig
+    base_schedule: train.Schedule
+    schedule: train.Schedule
+    fine_tune: train.Schedule
     labels_per_class: int
     seeds: list[int]
 
@@ -114,10 +114,10 @@ def mnist1d_halves() -> Halves:
     config = models.CNN1dConfig(
         widths=(16,) * 6, kernel_sizes=(5,) * 6, pools=(False, True) * 3, pool_size=2
     )
-    base_schedule = train.TrainConfig(
+    base_schedule = train.Schedule(
         epochs=runtime.pick(quick=2, default=6, full=20), batch_size=64, lr=3e-3
     )
-    schedule = train.TrainConfig(
+    schedule = train.Schedule(
         epochs=runtime.pick(quick=5, default=40, full=80), batch_size=50, lr=1e-2
     )
     return Halves(

@@ -18,8 +18,10 @@ class Dataset:
 
     ``x_*`` are float32 tensors of shape (N, C, H, W) -- (N, C, L) for sounds, (N, F) for
     points -- standardised with the training set's per-channel (per-feature) ``mean`` and
-    ``std``; ``y_*`` are int64 class indices. ``parts_*`` map a part name to a tensor with one
-    row per image (only for datasets that know their parts).
+    ``std``; ``y_*`` are int64 class indices. ``labels_*`` hold the ground truth besides the
+    class, for the datasets that know it: a name (e.g. ``"corner"``, ``"onset"``, ``"origin"``)
+    maps to a tensor with one row per example, in the order of ``x_*``. They are not part of
+    :attr:`fingerprint`.
     """
 
     name: str
@@ -30,8 +32,8 @@ class Dataset:
     classes: tuple[str, ...]
     mean: torch.Tensor
     std: torch.Tensor
-    parts_train: dict[str, torch.Tensor] = field(default_factory=dict)
-    parts_test: dict[str, torch.Tensor] = field(default_factory=dict)
+    labels_train: dict[str, torch.Tensor] = field(default_factory=dict)
+    labels_test: dict[str, torch.Tensor] = field(default_factory=dict)
     _fingerprint: str | None = field(default=None, repr=False)
 
     @property
@@ -96,7 +98,7 @@ class Dataset:
             name=f"{self.name}[:{n_train}@{seed}]",
             x_train=self.x_train[chosen],
             y_train=self.y_train[chosen],
-            parts_train={k: v[chosen] for k, v in self.parts_train.items()},
+            labels_train={k: v[chosen] for k, v in self.labels_train.items()},
         )
 
     def select_classes(self, classes) -> Dataset:
@@ -133,8 +135,8 @@ class Dataset:
             x_test=self.x_test[keep_test],
             y_test=relabel[self.y_test[keep_test]],
             classes=names,
-            parts_train={k: v[keep_train] for k, v in self.parts_train.items()},
-            parts_test={k: v[keep_test] for k, v in self.parts_test.items()},
+            labels_train={k: v[keep_train] for k, v in self.labels_train.items()},
+            labels_test={k: v[keep_test] for k, v in self.labels_test.items()},
         )
 
     def __repr__(self) -> str:
@@ -146,7 +148,9 @@ class Dataset:
         )
 
 
-def standardised(name, x_train, y_train, x_test, y_test, classes, **parts) -> Dataset:
+def standardised(
+    name, x_train, y_train, x_test, y_test, classes, *, labels_train=None, labels_test=None
+) -> Dataset:
     dims = (0, *range(2, x_train.dim()))  # every axis but the channel (or feature) axis
     mean = x_train.mean(dim=dims)
     std = x_train.std(dim=dims).clamp_min(1e-6)
@@ -160,8 +164,26 @@ def standardised(name, x_train, y_train, x_test, y_test, classes, **parts) -> Da
         classes=tuple(classes),
         mean=mean,
         std=std,
-        parts_train=parts.get("parts_train", {}),
-        parts_test=parts.get("parts_test", {}),
+        labels_train=labels_train or {},
+        labels_test=labels_test or {},
+    )
+
+
+def split_standardised(name, x, y, n_train, classes, labels=None) -> Dataset:
+    """:func:`standardised` for examples generated in one stream: the first ``n_train`` are the
+    training split and the rest the test split. ``labels`` (a name -> one row per example, as
+    in ``Dataset.labels_*``) are split the same way."""
+    labels = labels or {}
+    tr, te = slice(0, n_train), slice(n_train, None)
+    return standardised(
+        name,
+        x[tr],
+        y[tr],
+        x[te],
+        y[te],
+        classes,
+        labels_train={k: v[tr] for k, v in labels.items()},
+        labels_test={k: v[te] for k, v in labels.items()},
     )
 
 

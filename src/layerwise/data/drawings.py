@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .dataset import Dataset, standardised
+from .dataset import Dataset, split_standardised
 
 
 def _polygon(points, closed=True):
@@ -108,7 +108,7 @@ def shapes(
     bars, randomly placed, scaled and rotated -- and up to ``distractors`` small pieces of
     clutter (a corner, a junction, a curve or a stroke), so that which parts an image contains
     is not a function of its class. The three levels of the hierarchy are returned in
-    ``parts_train`` / ``parts_test``:
+    ``labels_train`` / ``labels_test``:
 
     * ``orientation``: (N, 4, 4) dominant stroke orientation in each cell of a 4x4 grid, in
       45-degree bins (0 = horizontal, 1 = 45 degrees, 2 = vertical, 3 = 135 degrees;
@@ -159,16 +159,13 @@ def shapes(
     g = torch.Generator().manual_seed(seed)
     x = (ink + noise * torch.randn(ink.shape, generator=g)).clamp(0, 1).unsqueeze(1)
     y = torch.from_numpy(labels).long()
-    parts = {"orientation": grid}
-    parts.update({name: torch.from_numpy(has[:, j]) for j, name in enumerate(_PART_NAMES)})
-    tr, te = slice(0, n_train), slice(n_train, n)
-    return standardised(
+    truth = {"orientation": grid}
+    truth.update({name: torch.from_numpy(has[:, j]) for j, name in enumerate(_PART_NAMES)})
+    return split_standardised(
         f"shapes(size={size}, distractors={distractors}, seed={seed})",
-        x[tr],
-        y[tr],
-        x[te],
-        y[te],
+        x,
+        y,
+        n_train,
         SHAPE_CLASSES,
-        parts_train={k: v[tr] for k, v in parts.items()},
-        parts_test={k: v[te] for k, v in parts.items()},
+        truth,
     )

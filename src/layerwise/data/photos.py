@@ -77,7 +77,7 @@ def photo_patches(
     Each photograph is cut into square tiles of side ``2 * size``; a fixed-seed random
     ``test_fraction`` of the tiles supplies the test crops and the rest the training crops, and
     every crop lies inside a single tile. No test pixel is ever seen in training.
-    ``parts_train["origin"]`` and ``parts_test["origin"]`` hold each crop's top-left corner
+    ``labels_train["origin"]`` and ``labels_test["origin"]`` hold each crop's top-left corner
     (row, column) in its photograph.
     """
     if size < 4:
@@ -112,6 +112,6 @@ def photo_patches(
         to_tensor(xs_test),
         torch.from_numpy(np.concatenate(ys_test)).long(),
         photos,
-        parts_train={"origin": torch.from_numpy(np.concatenate(at_train)).long()},
-        parts_test={"origin": torch.from_numpy(np.concatenate(at_test)).long()},
+        labels_train={"origin": torch.from_numpy(np.concatenate(at_train)).long()},
+        labels_test={"origin": torch.from_numpy(np.concatenate(at_test)).long()},
     )

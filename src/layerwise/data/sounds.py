@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .dataset import Dataset, standardised
+from .dataset import Dataset, split_standardised
 
 # Public, and documented, as layerwise.data.TONES.
 TONES = ("low", "mid", "high", "rising", "falling")
@@ -46,8 +46,8 @@ def spoken_words(
     tone or a chirp, ``segment`` samples long, with a smooth envelope). The word starts at a
     random time; every sound's pitch varies by up to 8 % and its loudness by a factor up to 2;
     Gaussian noise of standard deviation ``noise`` is added. ``x_*`` have shape
-    (N, 1, ``length``); the label is the word. Two easier labels are in ``parts_train`` /
-    ``parts_test``, with the ground truth:
+    (N, 1, ``length``); the label is the word. Two easier labels, and the ground truth behind
+    them, are in ``labels_train`` / ``labels_test``:
 
     * ``tone_set`` (N,): which tones occur (an order-free label; one class per pair of words);
     * ``order`` (N,): which word of its pair it is, 0 or 1 (needs three sounds in a row);
@@ -79,21 +79,18 @@ def spoken_words(
         x[np.arange(n)[:, None], cols] = sound
     x += noise * rng.standard_normal(x.shape)
     x = torch.from_numpy(x).float().unsqueeze(1)
-    parts = {
+    truth = {
         "tone_set": torch.from_numpy(words // 2).long(),
         "order": torch.from_numpy(words % 2).long(),
         "tones": torch.from_numpy(tones).long(),
         "onset": torch.from_numpy(onset).long(),
     }
     y = torch.from_numpy(words).long()
-    tr, te = slice(0, n_train), slice(n_train, n)
-    return standardised(
+    return split_standardised(
         f"spoken_words(length={length}, segment={segment}, noise={noise}, seed={seed}, v2)",
-        x[tr],
-        y[tr],
-        x[te],
-        y[te],
+        x,
+        y,
+        n_train,
         word_names,
-        parts_train={k: v[tr] for k, v in parts.items()},
-        parts_test={k: v[te] for k, v in parts.items()},
+        truth,
     )

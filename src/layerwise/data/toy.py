@@ -8,7 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .dataset import Dataset, standardised
+from .dataset import Dataset, split_standardised, standardised
 
 
 def digits(size: int = 8, *, test_fraction: float = 0.3, seed: int = 0) -> Dataset:
@@ -99,11 +99,10 @@ def four_clusters(
     y = torch.randint(0, 4, (n,), generator=g)
     centres = torch.stack([(y % 2) * 2.0 - 1, (y // 2) * 2.0 - 1], dim=1)
     x = centres + spread * torch.randn(n, 2, generator=g)
-    return standardised(
+    return split_standardised(
         f"four_clusters(spread={spread}, seed={seed})",
-        x[:n_train],
-        y[:n_train],
-        x[n_train:],
-        y[n_train:],
+        x,
+        y,
+        n_train,
         ("(-,-)", "(+,-)", "(-,+)", "(+,+)"),
     )

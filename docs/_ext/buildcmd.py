@@ -1,0 +1,88 @@
+"""How the site is built, written down once: the sphinx-build command, its environment, the
+wheel build, the model cache's default place in a checkout and the build profiles.
+
+``noxfile.py`` (``nox -s docs``, ``nox -s tests``), ``bench.py`` and ``publish.py`` all build
+the site with these. The module uses the standard library only, because ``noxfile.py`` imports
+it (by path) in nox's own environment, which has neither Sphinx nor PyTorch.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _profiles() -> tuple[str, ...]:
+    """``layerwise.runtime.PROFILES``, read from the source without importing the library."""
+    source = ROOT / "src" / "layerwise" / "runtime.py"
+    for node in ast.parse(source.read_text()).body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "PROFILES" for t in node.targets
+        ):
+            return tuple(ast.literal_eval(node.value))
+    raise RuntimeError(f"{source} defines no PROFILES")
+
+
+#: The build profiles (``LAYERWISE_PROFILE``): those of :mod:`layerwise.runtime`.
+PROFILES = _profiles()
+
+
+def model_cache(root: Path = ROOT) -> Path:
+    """Where a build of the checkout ``root`` caches trained models: ``$LAYERWISE_CACHE`` if
+    set, else ``root/build/model-cache`` (so ``rm -rf build`` forgets every model). Absolute,
+    because examples run in their own folders."""
+    return Path(os.environ.get("LAYERWISE_CACHE", root / "build" / "model-cache")).expanduser()
+
+
+def build_env(profile: str, cache: Path) -> dict[str, str]:
+    """The variables every site build sets: profile, model cache, a headless matplotlib and a
+    fixed hash seed (so that set and dict orders, and with them the pages, repeat)."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown build profile {profile!r}; use one of {', '.join(PROFILES)}.")
+    return {
+        "LAYERWISE_PROFILE": profile,
+        "LAYERWISE_CACHE": str(Path(cache).expanduser().resolve()),
+        "MPLBACKEND": "Agg",
+        "PYTHONHASHSEED": "0",
+    }
+
+
+def sphinx_command(
+    source: Path,
+    out: Path,
+    doctrees: Path,
+    *,
+    python: str = sys.executable,
+    traceback: bool = False,
+) -> list[str]:
+    """sphinx-build of the checkout ``source`` (its ``conf.py`` and ``docs/``) into ``out``.
+
+    Warnings are errors (``-W``), reported all at once (``--keep-going``), and every cross
+    reference must resolve (``-n``); ``traceback`` adds ``-T`` (full tracebacks). The output
+    folder comes last.
+    """
+    return [
+        python, "-m", "sphinx",
+        "-b", "html",
+        "-c", str(source),
+        "-d", str(doctrees),
+        "-W", "--keep-going",
+        "-n",
+        *(["-T"] if traceback else []),
+        str(Path(source) / "docs"),
+        str(out),
+    ]  # fmt: skip
+
+
+def wheel_command(source: Path, out_dir: Path, *, python: str = sys.executable) -> list[str]:
+    """Build the library's wheel from ``source`` into ``out_dir``: with uv where there is one,
+    else with pip. The site publishes it, so a downloaded notebook installs the same code."""
+    if shutil.which("uv"):
+        return ["uv", "build", "--wheel", "--quiet", "--out-dir", str(out_dir), str(source)]
+    return [python, "-m", "pip", "wheel", "--quiet", "--no-deps",
+            "--wheel-dir", str(out_dir), str(source)]  # fmt: skip
