@@ -1,4 +1,4 @@
-"""Figure helpers shared by the pages: filter grids, image grids and feature maps.
+"""Figure helpers shared by the pages: filter grids, image grids, feature maps and animations.
 
 Figures are drawn on an opaque white background, so they stay readable in the site's dark mode.
 """
@@ -17,7 +17,9 @@ __all__ = [
     "feature_map_grid",
     "filter_grid",
     "filter_images",
+    "image_animation",
     "image_grid",
+    "image_rows",
     "runs",
     "to_image",
 ]
@@ -91,6 +93,104 @@ def image_grid(
         if titles is not None:
             ax.set_title(titles[i], fontsize=8)
     return fig
+
+
+def image_rows(
+    rows: Sequence[Sequence[np.ndarray]],
+    *,
+    titles: Sequence[Sequence[str]] | None = None,
+    row_titles: Sequence[str] | None = None,
+    figsize: tuple[float, float] | None = None,
+    size: float = 1.6,
+):
+    """Draw groups of images one row per group (a layer, a stage, a condition); returns the figure.
+
+    ``rows[i][j]`` is an image (H, W) or (H, W, 3) with values in [0, 1]; ``titles[i][j]`` is its
+    small title and ``row_titles[i]`` a heading over row ``i``. Rows may hold different numbers
+    of images: every row has as many columns as the longest, and the cells left over stay empty.
+    The figure is ``figsize``, or ``size`` inches per image.
+    """
+    if titles is not None and [len(t) for t in titles] != [len(r) for r in rows]:
+        raise ValueError("titles must hold one title per image, row by row, like rows.")
+    if row_titles is not None and len(row_titles) != len(rows):
+        raise ValueError(f"{len(rows)} rows but {len(row_titles)} row titles.")
+    ncols = max(len(images) for images in rows)
+    if figsize is None:
+        figsize = (size * ncols, size * 1.25 * len(rows) + (0.3 if row_titles else 0))
+    fig = plt.figure(figsize=figsize, layout="constrained")
+    subfigures = np.atleast_1d(fig.subfigures(len(rows), 1))
+    for i, (row, images) in enumerate(zip(subfigures, rows, strict=True)):
+        axes = row.subplots(1, ncols, squeeze=False)[0]
+        for j, ax in enumerate(axes):
+            ax.set_axis_off()
+            if j < len(images):
+                ax.imshow(images[j])
+                if titles is not None:
+                    ax.set_title(titles[i][j], fontsize=8)
+        if row_titles is not None:
+            row.suptitle(row_titles[i], fontsize=10)
+    return fig
+
+
+def image_animation(
+    frames: Sequence[Sequence[np.ndarray]],
+    headings: Sequence[str],
+    *,
+    ncols: int | None = None,
+    figsize: tuple[float, float] | None = None,
+    boxes: Sequence[Sequence[tuple[int, int, int, int]]] | None = None,
+    interval: int = 700,
+):
+    """An animation of a grid of images that change from frame to frame, with a heading each.
+
+    ``frames[k]`` holds the images (H, W) or (H, W, 3), values in [0, 1], shown in frame ``k``:
+    the same number in every frame, each keeping its shape (filters during training, say).
+    ``headings[k]`` is that frame's title. ``boxes[k][i]``, if given, outlines the pixels
+    ``(top, left, bottom, right)`` (bottom and right excluded, as
+    :meth:`layerwise.receptive.ReceptiveField.box` gives them) on image ``i`` in frame ``k``.
+
+    Returns the :class:`matplotlib.animation.FuncAnimation`, drawn at frame 0. Keep a reference
+    to it (assign it to a name): Sphinx-Gallery then embeds it in the page as matplotlib's
+    JavaScript player, whose frames are part of the page (the site's build removes the player's
+    icon stylesheet from another host and gives its frame and slider accessible names).
+    """
+    from matplotlib import animation
+    from matplotlib.patches import Rectangle
+
+    if len(headings) != len(frames):
+        raise ValueError(f"{len(frames)} frames but {len(headings)} headings.")
+    if boxes is not None and len(boxes) != len(frames):
+        raise ValueError(f"{len(frames)} frames but {len(boxes)} lists of boxes.")
+    n = len(frames[0])
+    if any(len(frame) != n for frame in frames):
+        raise ValueError("Every frame must hold the same number of images.")
+    rows, cols = _grid(n, ncols)
+    fig = plt.figure(figsize=figsize or (1.2 * cols, 1.2 * rows + 0.4), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax in axes:
+        ax.set_axis_off()
+    shown = [
+        ax.imshow(image, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        for ax, image in zip(axes[:n], frames[0], strict=True)
+    ]
+    outlines = []
+    if boxes is not None:
+        for ax in axes[:n]:
+            outlines.append(ax.add_patch(Rectangle((0, 0), 0, 0, fill=False, color="red", lw=2)))
+    heading = fig.suptitle("")
+
+    def draw(k):
+        for image, data in zip(shown, frames[k], strict=True):
+            image.set_data(data)
+        for outline, (top, left, bottom, right) in zip(
+            outlines, boxes[k] if boxes else [], strict=True
+        ):
+            outline.set_bounds(left - 0.5, top - 0.5, right - left, bottom - top)
+        heading.set_text(headings[k])
+        return [*shown, *outlines, heading]
+
+    draw(0)
+    return animation.FuncAnimation(fig, draw, frames=len(frames), interval=interval)
 
 
 def filter_grid(
