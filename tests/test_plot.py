@@ -136,3 +136,28 @@ def test_image_animation_shows_each_frame_with_its_heading_and_box():
         plot.image_animation(frames, ["zero"])
     with pytest.raises(ValueError, match="same number of images"):
         plot.image_animation([frames[0], frames[1][:1]], ["a", "b"])
+
+
+def test_field_map_outlines_the_theoretical_field_around_its_centre():
+    fig, ax = plt.subplots()
+    image = plot.field_map(ax, torch.rand(9, 9).numpy(), (4, 5), 3, cmap="magma", vmax=2)
+    assert image.get_clim()[1] == 2 and image.get_cmap().name == "magma"
+    square = ax.patches[0]
+    # A 3-pixel field centred on row 4, column 5 covers pixels 3-5 down and 4-6 across.
+    assert (square.get_x(), square.get_y(), square.get_width()) == (3.5, 2.5, 3)
+    assert square.get_linestyle() == "--" and not ax.axison
+    plt.close(fig)
+
+
+def test_paired_runs_joins_each_seed_and_labels_both_sides():
+    from layerwise import stats
+
+    before, after = stats.Runs([1.0, 2.0, 3.0]), stats.Runs([2.0, 2.5, 5.0])
+    fig, ax = plt.subplots()
+    plot.paired_runs(ax, before, after, labels=("init", "trained"))
+    seed_lines = [line for line in ax.lines if list(line.get_xdata()) == [0, 1]]
+    assert [list(line.get_ydata()) for line in seed_lines] == [[1, 2], [2, 2.5], [3, 5]]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["init", "trained"]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="same seeds"):
+        plot.paired_runs(ax, before, stats.Runs([1.0, 2.0]))

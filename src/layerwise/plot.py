@@ -15,11 +15,13 @@ import torch
 __all__ = [
     "architecture",
     "feature_map_grid",
+    "field_map",
     "filter_grid",
     "filter_images",
     "image_animation",
     "image_grid",
     "image_rows",
+    "paired_runs",
     "runs",
     "to_image",
 ]
@@ -261,6 +263,43 @@ def runs(ax, x, measurements, *, color="C0", label=None, spread=0.06, marker="o"
         label=label,
         zorder=3,
     )
+
+
+def paired_runs(ax, before, after, *, labels=("before", "after"), colors=("0.4", "C0")):
+    """Draw one measurement before and after a change, paired by seed.
+
+    ``before`` and ``after`` are :class:`layerwise.stats.Runs` over the same seeds, in the same
+    order. Each seed is a thin grey line from its value before to its value after; each side
+    gets its mean and 95 % interval (:func:`runs`) in its colour, labelled on the x axis.
+    """
+    if len(before.values) != len(after.values):
+        raise ValueError(
+            f"{len(before.values)} runs before but {len(after.values)} after: pair the same seeds."
+        )
+    for b, a in zip(before.values, after.values, strict=True):
+        ax.plot([0, 1], [b, a], color="0.75", lw=1)
+    runs(ax, [0], [before], color=colors[0], spread=0)
+    runs(ax, [1], [after], color=colors[1], spread=0)
+    ax.set(xticks=[0, 1], xticklabels=list(labels), xlim=(-0.5, 1.5))
+    return ax
+
+
+def field_map(ax, values, centre, size, *, color="white", lw=1.0, **imshow):
+    """Draw a map over input pixels with a unit's theoretical receptive field outlined.
+
+    ``values`` (H, W) is drawn with ``imshow`` (keyword arguments such as ``cmap``, ``vmin``
+    pass through); the dashed square of side ``size`` pixels is centred on ``centre`` = (row,
+    column). Used for effective receptive fields, whose mass lies inside the theoretical one.
+    Returns the image, for a colourbar.
+    """
+    from matplotlib.patches import Rectangle
+
+    image = ax.imshow(values, **imshow)
+    row, col = centre
+    square = (col - size / 2, row - size / 2)
+    ax.add_patch(Rectangle(square, size, size, fill=False, ls="--", color=color, lw=lw, zorder=3))
+    ax.set_axis_off()
+    return image
 
 
 def architecture(shapes: Sequence[tuple[int, int, int]], names: Sequence[str], ax=None):
