@@ -161,3 +161,16 @@ def test_paired_runs_joins_each_seed_and_labels_both_sides():
     plt.close(fig)
     with pytest.raises(ValueError, match="same seeds"):
         plot.paired_runs(ax, before, stats.Runs([1.0, 2.0]))
+
+
+def test_group_dots_draws_every_value_and_each_groups_interval():
+    fig, ax = plt.subplots()
+    groups = {"stem": [1.0, 2.0, 3.0], "stage6, untrained": [0.0, 0.5]}
+    plot.group_dots(ax, groups, controls=["stage6, untrained"])
+    from matplotlib.collections import PathCollection
+
+    dots = [c for c in ax.collections if isinstance(c, PathCollection)]
+    assert [len(d.get_offsets()) for d in dots] == [3, 2]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["stem", "stage6\nuntrained"]
+    assert len(ax.containers) == 2  # one mean with its interval per group
+    plt.close(fig)

@@ -17,6 +17,7 @@ __all__ = [
     "feature_map_grid",
     "field_map",
     "filter_grid",
+    "group_dots",
     "filter_images",
     "image_animation",
     "image_grid",
@@ -263,6 +264,34 @@ def runs(ax, x, measurements, *, color="C0", label=None, spread=0.06, marker="o"
         label=label,
         zorder=3,
     )
+
+
+def group_dots(ax, groups, *, controls=(), rng=None, jitter=0.12):
+    """Draw groups of measurements side by side, one column per group.
+
+    ``groups`` maps a name to its values (one per unit, say). Every value is a dot, spread
+    sideways at random by up to ``jitter`` (``rng``: a :class:`numpy.random.Generator`, for
+    figures that come out the same every build); beside the dots sit the group's mean and 95 %
+    interval (:class:`layerwise.stats.Runs`). Groups named in ``controls`` (untrained networks,
+    say) are grey. The x axis is labelled with the names, ", " starting a new line.
+    """
+    from layerwise import stats
+
+    rng = np.random.default_rng(0) if rng is None else rng
+    for x, (name, values) in enumerate(groups.items()):
+        colour, mean_colour = ("0.55", "0.3") if name in controls else ("C0", "k")
+        r = stats.Runs(values).interval()
+        ax.scatter(x + rng.uniform(-jitter, jitter, len(values)), values, color=colour, s=14)
+        ax.errorbar(
+            x + 0.28,
+            r.estimate,
+            [[r.estimate - r.low], [r.high - r.estimate]],
+            fmt="o",
+            color=mean_colour,
+            capsize=3,
+        )
+    ax.set_xticks(range(len(groups)), [g.replace(", ", "\n") for g in groups], fontsize=8)
+    return ax
 
 
 def paired_runs(ax, before, after, *, labels=("before", "after"), colors=("0.4", "C0")):
