@@ -384,15 +384,8 @@ panels = (
     (shares, "arrangement share", "3. What scrambling the phases takes away"),
 )  # fmt: skip
 for ax, (values, ylabel, title) in zip(axes, panels, strict=True):
-    groups = [s for s in (*shown, "stage6, untrained") if s in values]
-    for x, s in enumerate(groups):
-        colour, dots = ("0.55", "0.3") if "untrained" in s else ("C0", "k")
-        v = values[s]
-        r = stats.Runs(v).interval()
-        ax.scatter(x + rng.uniform(-0.12, 0.12, len(v)), v, color=colour, s=14)
-        ax.errorbar(x + 0.28, r.estimate, [[r.estimate - r.low], [r.high - r.estimate]],
-                    fmt="o", color=dots, capsize=3)  # fmt: skip
-    ax.set_xticks(range(len(groups)), [g.replace(", ", "\n") for g in groups], fontsize=8)
+    groups = {s: values[s] for s in (*shown, "stage6, untrained") if s in values}
+    plot.group_dots(ax, groups, controls=["stage6, untrained"], rng=rng)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
 axes[0].axhline(0, color="k", lw=0.8, ls=":")
