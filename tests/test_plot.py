@@ -97,3 +97,80 @@ def test_architecture_draws_one_labelled_box_per_output_shrinking_with_the_map()
 def test_architecture_needs_a_name_per_shape():
     with pytest.raises(ValueError, match="2 shapes but 1 names"):
         plot.architecture([(3, 8, 8), (4, 4, 4)], ["input"])
+
+
+def test_image_rows_draws_one_titled_row_per_group_and_leaves_spare_cells_empty():
+    rows = [[torch.rand(5, 5, 3).numpy()] * 3, [torch.rand(5, 5).numpy()] * 2]
+    titles = [["a", "b", "c"], ["d", "e"]]
+    fig = plot.image_rows(rows, titles=titles, row_titles=["first", "second"], figsize=(4, 3))
+    assert [sub._suptitle.get_text() for sub in fig.subfigs] == ["first", "second"]
+    drawn = [[ax.get_title() for ax in sub.axes if ax.images] for sub in fig.subfigs]
+    assert drawn == titles
+    assert [len(sub.axes) for sub in fig.subfigs] == [3, 3]  # the short row keeps the columns
+    assert not any(ax.axison for sub in fig.subfigs for ax in sub.axes)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="one title per image"):
+        plot.image_rows(rows, titles=[["a"], ["d", "e"]])
+    with pytest.raises(ValueError, match="row titles"):
+        plot.image_rows(rows, row_titles=["only one"])
+
+
+def test_image_animation_shows_each_frame_with_its_heading_and_box():
+    frames = [[torch.full((6, 6), v).numpy(), torch.full((6, 6), -v).numpy()] for v in (0, 1, 2)]
+    boxes = [[(k, k, k + 2, k + 3)] * 2 for k in range(3)]
+    anim = plot.image_animation(frames, ["zero", "one", "two"], boxes=boxes, ncols=2)
+    fig = anim._fig
+    images = [ax.images[0] for ax in fig.axes]
+    assert fig._suptitle.get_text() == "zero" and images[0].get_array().max() == 0
+    anim._func(2)  # what the player shows at frame 2
+    assert fig._suptitle.get_text() == "two"
+    assert images[0].get_array().max() == 2 and images[1].get_array().min() == -2
+    outline = fig.axes[0].patches[0]
+    # Pixel (row, column) covers [column - 0.5, column + 0.5] along x: the box's edges.
+    assert (outline.get_x(), outline.get_y()) == (1.5, 1.5)
+    assert (outline.get_width(), outline.get_height()) == (3, 2)
+    html = anim.to_jshtml()  # the player Sphinx-Gallery embeds: every frame inside the page
+    assert html.count("data:image/png;base64") == 3
+    plt.close(fig)
+    with pytest.raises(ValueError, match="headings"):
+        plot.image_animation(frames, ["zero"])
+    with pytest.raises(ValueError, match="same number of images"):
+        plot.image_animation([frames[0], frames[1][:1]], ["a", "b"])
+
+
+def test_field_map_outlines_the_theoretical_field_around_its_centre():
+    fig, ax = plt.subplots()
+    image = plot.field_map(ax, torch.rand(9, 9).numpy(), (4, 5), 3, cmap="magma", vmax=2)
+    assert image.get_clim()[1] == 2 and image.get_cmap().name == "magma"
+    square = ax.patches[0]
+    # A 3-pixel field centred on row 4, column 5 covers pixels 3-5 down and 4-6 across.
+    assert (square.get_x(), square.get_y(), square.get_width()) == (3.5, 2.5, 3)
+    assert square.get_linestyle() == "--" and not ax.axison
+    plt.close(fig)
+
+
+def test_paired_runs_joins_each_seed_and_labels_both_sides():
+    from layerwise import stats
+
+    before, after = stats.Runs([1.0, 2.0, 3.0]), stats.Runs([2.0, 2.5, 5.0])
+    fig, ax = plt.subplots()
+    plot.paired_runs(ax, before, after, labels=("init", "trained"))
+    seed_lines = [line for line in ax.lines if list(line.get_xdata()) == [0, 1]]
+    assert [list(line.get_ydata()) for line in seed_lines] == [[1, 2], [2, 2.5], [3, 5]]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["init", "trained"]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="same seeds"):
+        plot.paired_runs(ax, before, stats.Runs([1.0, 2.0]))
+
+
+def test_group_dots_draws_every_value_and_each_groups_interval():
+    fig, ax = plt.subplots()
+    groups = {"stem": [1.0, 2.0, 3.0], "stage6, untrained": [0.0, 0.5]}
+    plot.group_dots(ax, groups, controls=["stage6, untrained"])
+    from matplotlib.collections import PathCollection
+
+    dots = [c for c in ax.collections if isinstance(c, PathCollection)]
+    assert [len(d.get_offsets()) for d in dots] == [3, 2]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["stem", "stage6\nuntrained"]
+    assert len(ax.containers) == 2  # one mean with its interval per group
+    plt.close(fig)

@@ -24,7 +24,6 @@ from dataclasses import replace
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib import animation
 
 from layerwise import filters, plot, runtime, snapshots, stats, train, zoo
 
@@ -111,25 +110,15 @@ plt.show()
 # is trained again). Each frame uses the scaling of the grids above. Press play, or step
 # through the epochs with the arrows.
 frames = [plot.filter_images(state["conv1.weight"], contrast="rms") for state in runs[0].states]
-fig, axes = plt.subplots(4, 8, figsize=(6.4, 3.7), layout="constrained")
-shown = [
-    ax.imshow(image, interpolation="nearest")
-    for ax, image in zip(axes.flat, frames[0], strict=True)
-]
-for ax in axes.flat:
-    ax.set_axis_off()
-heading = fig.suptitle("")
-
-
-def draw(epoch):
-    for image, filter_image in zip(shown, frames[epoch], strict=True):
-        image.set_data(filter_image)
-    heading.set_text(f"First-layer filters after {epoch} of {len(frames) - 1} epochs (seed 0)")
-    return shown
-
-
-draw(0)
-filters_forming = animation.FuncAnimation(fig, draw, frames=len(frames), interval=700)
+filters_forming = plot.image_animation(
+    frames,
+    [
+        f"First-layer filters after {epoch} of {len(frames) - 1} epochs (seed 0)"
+        for epoch in range(len(frames))
+    ],
+    ncols=8,
+    figsize=(6.4, 3.7),
+)
 plt.show()
 
 # %%

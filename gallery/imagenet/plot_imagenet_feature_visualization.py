@@ -41,7 +41,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from layerwise import data, imagenet, optvis, receptive, runtime, stats
+from layerwise import data, imagenet, optvis, plot, receptive, runtime, stats
 
 size = runtime.pick(quick=32, default=96, full=160)  # render and crop side, pixels
 steps = runtime.pick(quick=8, default=96, full=512)
@@ -355,21 +355,21 @@ print(f"typical wavelength, stage 6 trained minus untrained: {trained_vs_untrain
 # Stage 6 up close: the trained network's renders (top), a phase-scrambled copy of each
 # (middle: the same colours and spectrum, no arrangement), and the untrained networks' renders
 # (bottom, one unit of each network).
-columns = max(k, len(seeds))
-fig, axes = plt.subplots(
-    3, columns, figsize=(1.6 * columns, 6.0), layout="constrained", squeeze=False
-)
-for ax in axes.flat:
-    ax.set_axis_off()
 scrambled = scramble(renders["stage6"], torch.Generator().manual_seed(1))
-for j, c in enumerate(units["stage6"]):
-    axes[0, j].imshow(renders["stage6"][j].permute(1, 2, 0).numpy())
-    axes[0, j].set_title(f"trained, unit {c}", fontsize=8)
-    axes[1, j].imshow(scrambled[j].permute(1, 2, 0).numpy())
-    axes[1, j].set_title(f"scrambled (share {shares['stage6'][j]:.2f})", fontsize=8)
-for j, seed in enumerate(seeds):
-    axes[2, j].imshow(controls[j].permute(1, 2, 0).numpy())
-    axes[2, j].set_title(f"untrained {seed}, unit {units['stage6'][seed % k]}", fontsize=8)
+trained = range(len(units["stage6"]))
+fig = plot.image_rows(
+    [
+        [plot.to_image(renders["stage6"][j]) for j in trained],
+        [plot.to_image(scrambled[j]) for j in trained],
+        [plot.to_image(controls[j]) for j in range(len(seeds))],
+    ],
+    titles=[
+        [f"trained, unit {c}" for c in units["stage6"]],
+        [f"scrambled (share {shares['stage6'][j]:.2f})" for j in trained],
+        [f"untrained {seed}, unit {units['stage6'][seed % k]}" for seed in seeds],
+    ],
+    figsize=(1.6 * max(k, len(seeds)), 6.0),
+)
 fig.suptitle("Stage 6: renders, their phase-scrambled copies, and untrained networks' renders")
 plt.show()
 
@@ -384,15 +384,8 @@ panels = (
     (shares, "arrangement share", "3. What scrambling the phases takes away"),
 )  # fmt: skip
 for ax, (values, ylabel, title) in zip(axes, panels, strict=True):
-    groups = [s for s in (*shown, "stage6, untrained") if s in values]
-    for x, s in enumerate(groups):
-        colour, dots = ("0.55", "0.3") if "untrained" in s else ("C0", "k")
-        v = values[s]
-        r = stats.Runs(v).interval()
-        ax.scatter(x + rng.uniform(-0.12, 0.12, len(v)), v, color=colour, s=14)
-        ax.errorbar(x + 0.28, r.estimate, [[r.estimate - r.low], [r.high - r.estimate]],
-                    fmt="o", color=dots, capsize=3)  # fmt: skip
-    ax.set_xticks(range(len(groups)), [g.replace(", ", "\n") for g in groups], fontsize=8)
+    groups = {s: values[s] for s in (*shown, "stage6, untrained") if s in values}
+    plot.group_dots(ax, groups, controls=["stage6, untrained"], rng=rng)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
 axes[0].axhline(0, color="k", lw=0.8, ls=":")

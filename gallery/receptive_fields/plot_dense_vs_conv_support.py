@@ -125,16 +125,8 @@ ax.set_xlabel("share of absolute weight inside the best 5x5 window")
 ax.set_ylabel(f"dense units ({len(seeds)} seeds)")
 ax.legend(fontsize=8)
 ax.set_title("Every dense unit: trained vs initial weights (convolutional: 100 %)", fontsize=10)
-for k in range(len(seeds)):
-    per_seed.plot([0, 1], [initial.values[k], trained.values[k]], color="0.75", lw=1)
-plot.runs(per_seed, [0], [initial], color="0.4", spread=0)
-plot.runs(per_seed, [1], [trained], color="C0", spread=0)
-per_seed.set(
-    xticks=[0, 1],
-    xticklabels=["initial", "trained"],
-    xlim=(-0.5, 1.5),
-    ylabel="median share over the units",
-)
+plot.paired_runs(per_seed, initial, trained, labels=("initial", "trained"))
+per_seed.set_ylabel("median share over the units")
 per_seed.set_title(f"Paired over seeds: change {change.mean * 100:+.1f} points", fontsize=10)
 plt.show()
 

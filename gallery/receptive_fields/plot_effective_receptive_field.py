@@ -76,13 +76,9 @@ fig, axes = plt.subplots(1, len(depths), figsize=(12, 2.6), layout="constrained"
 for n, ax in zip(depths, axes, strict=True):
     erf = erfs[n, seeds[0]]
     cy, cx = (round(c) for c in erf.centre)
-    ax.imshow(erf.map[cy - half : cy + half + 1, cx - half : cx + half + 1], cmap="magma")
-    r = theory[n]
-    ax.add_patch(
-        plt.Rectangle((half - r / 2, half - r / 2), r, r, fill=False, ls="--", color="white", lw=1)
-    )
+    crop = erf.map[cy - half : cy + half + 1, cx - half : cx + half + 1]
+    plot.field_map(ax, crop, (half, half), theory[n], cmap="magma")
     ax.set_title(f"depth {n}", fontsize=9)
-    ax.set_axis_off()
 fig.suptitle("Effective receptive field at initialisation (dashed: theoretical field)")
 plt.show()
 
@@ -190,28 +186,24 @@ fig, axes = plt.subplots(
 for ax, (label, m), mean_width in zip(
     axes, maps.items(), (width_before.mean, width_after.mean), strict=False
 ):
-    image = ax.imshow(m, cmap="magma", vmin=0, vmax=top)
-    cy, cx = before[seeds[0]].unit
-    r = deep.field
-    ax.add_patch(
-        plt.Rectangle(
-            (cx - r / 2, cy - r / 2), r, r, fill=False, ls="--", color="cyan", lw=1.5, zorder=3
-        )
+    image = plot.field_map(
+        ax,
+        m,
+        before[seeds[0]].unit,
+        deep.field,
+        color="cyan",
+        lw=1.5,
+        cmap="magma",
+        vmin=0,
+        vmax=top,
     )
     ax.set(xlim=(-2, 12.5), ylim=(12.5, -2))
     ax.set_title(f"{label}: width {mean_width:.2f} px", fontsize=9)
-    ax.set_axis_off()
 fig.colorbar(image, ax=axes[:2], shrink=0.8, label="share of the input gradient")
-for k in range(len(seeds)):
-    axes[2].plot([0, 1], [width_before.values[k], width_after.values[k]], color="0.75", lw=1)
-plot.runs(axes[2], [0], [width_before], color="0.4", spread=0)
-plot.runs(axes[2], [1], [width_after], color="C3", spread=0)
-axes[2].set(
-    xticks=[0, 1],
-    xticklabels=["initialisation", "trained"],
-    xlim=(-0.5, 1.5),
-    ylabel="effective width (px)",
+plot.paired_runs(
+    axes[2], width_before, width_after, labels=("initialisation", "trained"), colors=("0.4", "C3")
 )
+axes[2].set_ylabel("effective width (px)")
 axes[2].set_title(f"Paired over {len(seeds)} seeds: {growth.mean:+.2f} px", fontsize=9)
 fig.suptitle("Effective field of the centre unit on test digits (dashed: theoretical field)")
 plt.show()

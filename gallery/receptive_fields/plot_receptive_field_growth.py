@@ -102,6 +102,32 @@ ax.set_title("Deeper units see more of the image through a smaller map")
 plt.show()
 
 # %%
+# The same growth, layer by layer: each frame outlines the input pixels that the unit at the
+# centre of that layer's map sees, on a 32x32 photograph the size of the network's input. The
+# grey margin is the zero padding, which the deepest units also see. Press play, or step through
+# the layers with the arrows.
+small = F.interpolate(
+    torch.from_numpy(data.photo("chelsea")).permute(2, 0, 1)[None].float() / 255,
+    size=(32, 32),
+    mode="bilinear",
+    antialias=True,
+)
+boxes = {"input": (16, 16, 17, 17)}  # a pixel sees itself
+for name in rows:
+    rf = cnn_fields[name]
+    boxes[name] = rf.box(rf.shape[0] // 2, rf.shape[1] // 2)
+margin = 1 + max(max(-t, -lf, b - 32, r - 32) for t, lf, b, r in boxes.values())
+pad = ((margin, margin), (margin, margin), (0, 0))
+canvas = np.pad(plot.to_image(small[0]), pad, constant_values=0.8)  # padding: light grey
+field_growing = plot.image_animation(
+    [[canvas]] * len(boxes),
+    [f"{name}: {b - t}x{r - lf} pixels" for name, (t, lf, b, r) in boxes.items()],
+    boxes=[[(t + margin, lf + margin, b + margin, r + margin)] for t, lf, b, r in boxes.values()],
+    figsize=(3.2, 3.4),
+)
+plt.show()
+
+# %%
 # The same 5x5 filter at different depths
 # ---------------------------------------
 # A 5x5 filter at the bottom of a network covers a tiny patch of a 224x224 photograph. The same

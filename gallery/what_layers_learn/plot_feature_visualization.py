@@ -129,17 +129,18 @@ for kind, v in beyond.items():
 # -----------------------
 # Each column pair is one channel: the plain result on the left, the regularised one on the
 # right.
-fig = plt.figure(figsize=(11, 1.9 * len(layers) + 0.5), layout="constrained")
-rows = fig.subfigures(len(layers), 1)
-for row, name in zip(rows, layers, strict=True):
-    axes = row.subplots(1, 2 * n_channels)
-    for i, c in enumerate(channels[name]):
-        for j, regularised in enumerate((False, True)):
-            ax = axes[2 * i + j]
-            ax.imshow(plot.to_image(results[name, regularised].images[i]))
-            ax.set_title(f"ch. {c}, {'regularised' if regularised else 'plain'}", fontsize=8)
-            ax.set_axis_off()
-    row.suptitle(name, fontsize=10)
+recipes = {False: "plain", True: "regularised"}
+fig = plot.image_rows(
+    [
+        [plot.to_image(results[name, r].images[i]) for i in range(n_channels) for r in recipes]
+        for name in layers
+    ],
+    titles=[
+        [f"ch. {c}, {recipes[r]}" for c in channels[name] for r in recipes] for name in layers
+    ],
+    row_titles=layers,
+    figsize=(11, 1.9 * len(layers) + 0.5),
+)
 fig.suptitle(
     "Gradient ascent on the input, per channel: plain pixel parameterisation (left of each pair) "
     "versus Fourier parameterisation with transforms (right)",

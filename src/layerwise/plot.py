@@ -1,4 +1,4 @@
-"""Figure helpers shared by the pages: filter grids, image grids and feature maps.
+"""Figure helpers shared by the pages: filter grids, image grids, feature maps and animations.
 
 Figures are drawn on an opaque white background, so they stay readable in the site's dark mode.
 """
@@ -15,9 +15,14 @@ import torch
 __all__ = [
     "architecture",
     "feature_map_grid",
+    "field_map",
     "filter_grid",
     "filter_images",
+    "group_dots",
+    "image_animation",
     "image_grid",
+    "image_rows",
+    "paired_runs",
     "runs",
     "to_image",
 ]
@@ -93,6 +98,104 @@ def image_grid(
     return fig
 
 
+def image_rows(
+    rows: Sequence[Sequence[np.ndarray]],
+    *,
+    titles: Sequence[Sequence[str]] | None = None,
+    row_titles: Sequence[str] | None = None,
+    figsize: tuple[float, float] | None = None,
+    size: float = 1.6,
+):
+    """Draw groups of images one row per group (a layer, a stage, a condition); returns the figure.
+
+    ``rows[i][j]`` is an image (H, W) or (H, W, 3) with values in [0, 1]; ``titles[i][j]`` is its
+    small title and ``row_titles[i]`` a heading over row ``i``. Rows may hold different numbers
+    of images: every row has as many columns as the longest, and the cells left over stay empty.
+    The figure is ``figsize``, or ``size`` inches per image.
+    """
+    if titles is not None and [len(t) for t in titles] != [len(r) for r in rows]:
+        raise ValueError("titles must hold one title per image, row by row, like rows.")
+    if row_titles is not None and len(row_titles) != len(rows):
+        raise ValueError(f"{len(rows)} rows but {len(row_titles)} row titles.")
+    ncols = max(len(images) for images in rows)
+    if figsize is None:
+        figsize = (size * ncols, size * 1.25 * len(rows) + (0.3 if row_titles else 0))
+    fig = plt.figure(figsize=figsize, layout="constrained")
+    subfigures = np.atleast_1d(fig.subfigures(len(rows), 1))
+    for i, (row, images) in enumerate(zip(subfigures, rows, strict=True)):
+        axes = row.subplots(1, ncols, squeeze=False)[0]
+        for j, ax in enumerate(axes):
+            ax.set_axis_off()
+            if j < len(images):
+                ax.imshow(images[j])
+                if titles is not None:
+                    ax.set_title(titles[i][j], fontsize=8)
+        if row_titles is not None:
+            row.suptitle(row_titles[i], fontsize=10)
+    return fig
+
+
+def image_animation(
+    frames: Sequence[Sequence[np.ndarray]],
+    headings: Sequence[str],
+    *,
+    ncols: int | None = None,
+    figsize: tuple[float, float] | None = None,
+    boxes: Sequence[Sequence[tuple[int, int, int, int]]] | None = None,
+    interval: int = 700,
+):
+    """An animation of a grid of images that change from frame to frame, with a heading each.
+
+    ``frames[k]`` holds the images (H, W) or (H, W, 3), values in [0, 1], shown in frame ``k``:
+    the same number in every frame, each keeping its shape (filters during training, say).
+    ``headings[k]`` is that frame's title. ``boxes[k][i]``, if given, outlines the pixels
+    ``(top, left, bottom, right)`` (bottom and right excluded, as
+    :meth:`layerwise.receptive.ReceptiveField.box` gives them) on image ``i`` in frame ``k``.
+
+    Returns the :class:`matplotlib.animation.FuncAnimation`, drawn at frame 0. Keep a reference
+    to it (assign it to a name): Sphinx-Gallery then embeds it in the page as matplotlib's
+    JavaScript player, whose frames are part of the page (the site's build removes the player's
+    icon stylesheet from another host and gives its frame and slider accessible names).
+    """
+    from matplotlib import animation
+    from matplotlib.patches import Rectangle
+
+    if len(headings) != len(frames):
+        raise ValueError(f"{len(frames)} frames but {len(headings)} headings.")
+    if boxes is not None and len(boxes) != len(frames):
+        raise ValueError(f"{len(frames)} frames but {len(boxes)} lists of boxes.")
+    n = len(frames[0])
+    if any(len(frame) != n for frame in frames):
+        raise ValueError("Every frame must hold the same number of images.")
+    rows, cols = _grid(n, ncols)
+    fig = plt.figure(figsize=figsize or (1.2 * cols, 1.2 * rows + 0.4), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax in axes:
+        ax.set_axis_off()
+    shown = [
+        ax.imshow(image, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        for ax, image in zip(axes[:n], frames[0], strict=True)
+    ]
+    outlines = []
+    if boxes is not None:
+        for ax in axes[:n]:
+            outlines.append(ax.add_patch(Rectangle((0, 0), 0, 0, fill=False, color="red", lw=2)))
+    heading = fig.suptitle("")
+
+    def draw(k):
+        for image, data in zip(shown, frames[k], strict=True):
+            image.set_data(data)
+        for outline, (top, left, bottom, right) in zip(
+            outlines, boxes[k] if boxes else [], strict=True
+        ):
+            outline.set_bounds(left - 0.5, top - 0.5, right - left, bottom - top)
+        heading.set_text(headings[k])
+        return [*shown, *outlines, heading]
+
+    draw(0)
+    return animation.FuncAnimation(fig, draw, frames=len(frames), interval=interval)
+
+
 def filter_grid(
     weights: torch.Tensor,
     *,
@@ -161,6 +264,71 @@ def runs(ax, x, measurements, *, color="C0", label=None, spread=0.06, marker="o"
         label=label,
         zorder=3,
     )
+
+
+def group_dots(ax, groups, *, controls=(), rng=None, jitter=0.12):
+    """Draw groups of measurements side by side, one column per group.
+
+    ``groups`` maps a name to its values (one per unit, say). Every value is a dot, spread
+    sideways at random by up to ``jitter`` (``rng``: a :class:`numpy.random.Generator`, for
+    figures that come out the same every build); beside the dots sit the group's mean and 95 %
+    interval (:class:`layerwise.stats.Runs`). Groups named in ``controls`` (untrained networks,
+    say) are grey. The x axis is labelled with the names, ", " starting a new line.
+    """
+    from layerwise import stats
+
+    rng = np.random.default_rng(0) if rng is None else rng
+    for x, (name, values) in enumerate(groups.items()):
+        colour, mean_colour = ("0.55", "0.3") if name in controls else ("C0", "k")
+        r = stats.Runs(values).interval()
+        ax.scatter(x + rng.uniform(-jitter, jitter, len(values)), values, color=colour, s=14)
+        ax.errorbar(
+            x + 0.28,
+            r.estimate,
+            [[r.estimate - r.low], [r.high - r.estimate]],
+            fmt="o",
+            color=mean_colour,
+            capsize=3,
+        )
+    ax.set_xticks(range(len(groups)), [g.replace(", ", "\n") for g in groups], fontsize=8)
+    return ax
+
+
+def paired_runs(ax, before, after, *, labels=("before", "after"), colors=("0.4", "C0")):
+    """Draw one measurement before and after a change, paired by seed.
+
+    ``before`` and ``after`` are :class:`layerwise.stats.Runs` over the same seeds, in the same
+    order. Each seed is a thin grey line from its value before to its value after; each side
+    gets its mean and 95 % interval (:func:`runs`) in its colour, labelled on the x axis.
+    """
+    if len(before.values) != len(after.values):
+        raise ValueError(
+            f"{len(before.values)} runs before but {len(after.values)} after: pair the same seeds."
+        )
+    for b, a in zip(before.values, after.values, strict=True):
+        ax.plot([0, 1], [b, a], color="0.75", lw=1)
+    runs(ax, [0], [before], color=colors[0], spread=0)
+    runs(ax, [1], [after], color=colors[1], spread=0)
+    ax.set(xticks=[0, 1], xticklabels=list(labels), xlim=(-0.5, 1.5))
+    return ax
+
+
+def field_map(ax, values, centre, size, *, color="white", lw=1.0, **imshow):
+    """Draw a map over input pixels with a unit's theoretical receptive field outlined.
+
+    ``values`` (H, W) is drawn with ``imshow`` (keyword arguments such as ``cmap``, ``vmin``
+    pass through); the dashed square of side ``size`` pixels is centred on ``centre`` = (row,
+    column). Used for effective receptive fields, whose mass lies inside the theoretical one.
+    Returns the image, for a colourbar.
+    """
+    from matplotlib.patches import Rectangle
+
+    image = ax.imshow(values, **imshow)
+    row, col = centre
+    square = (col - size / 2, row - size / 2)
+    ax.add_patch(Rectangle(square, size, size, fill=False, ls="--", color=color, lw=lw, zorder=3))
+    ax.set_axis_off()
+    return image
 
 
 def architecture(shapes: Sequence[tuple[int, int, int]], names: Sequence[str], ax=None):

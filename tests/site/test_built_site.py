@@ -274,3 +274,25 @@ def test_every_concept_notebook_opens_in_colab_and_installs_the_library_first(si
     first = notebook["cells"][0]
     assert first["cell_type"] == "code" and "%pip install" in "".join(first["source"])
     assert any("layerwise" in "".join(c["source"]) for c in notebook["cells"][1:])
+
+
+ANIMATED = {"plot_first_layer_filters", "plot_receptive_field_growth"}
+
+
+def test_every_animation_player_is_served_whole_and_named(site):
+    """Every matplotlib player on every example page (not only the first one found) keeps its
+    frames in the page, links no icon stylesheet from elsewhere, and names its frame and slider."""
+    animated = set()
+    for example in EXAMPLES:
+        html = example_page(site, example).read_text(encoding="utf-8")
+        frames = re.findall(r"<img id=\"_anim_img\w+\"[^>]*>", html)
+        sliders = re.findall(r"<input id=\"_anim_slider\w+\"[^>]*>", html)
+        if not frames:
+            continue
+        animated.add(example.stem)
+        assert len(sliders) == len(frames), example.stem
+        assert all(re.search(r'alt="[^"]+"', tag) for tag in frames), example.stem
+        assert all(re.search(r'aria-label="[^"]+"', tag) for tag in sliders), example.stem
+        assert "font-awesome" not in html, example.stem
+        assert "data:image/png;base64" in html, example.stem  # frames inside the page
+    assert ANIMATED <= animated, f"animations expected on {sorted(ANIMATED - animated)}"
