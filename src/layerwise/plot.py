@@ -152,7 +152,7 @@ def image_animation(
     ``(top, left, bottom, right)`` (bottom and right excluded, as
     :meth:`layerwise.receptive.ReceptiveField.box` gives them) on image ``i`` in frame ``k``.
 
-    Returns the :class:`matplotlib.animation.FuncAnimation`, drawn at frame 0. Keep a reference
+    Returns the ``matplotlib.animation.FuncAnimation``, drawn at frame 0. Keep a reference
     to it (assign it to a name): Sphinx-Gallery then embeds it in the page as matplotlib's
     JavaScript player, whose frames are part of the page (the site's build removes the player's
     icon stylesheet from another host and gives its frame and slider accessible names).
@@ -270,7 +270,7 @@ def group_dots(ax, groups, *, controls=(), rng=None, jitter=0.12):
     """Draw groups of measurements side by side, one column per group.
 
     ``groups`` maps a name to its values (one per unit, say). Every value is a dot, spread
-    sideways at random by up to ``jitter`` (``rng``: a :class:`numpy.random.Generator`, for
+    sideways at random by up to ``jitter`` (``rng``: a ``numpy.random.Generator``, for
     figures that come out the same every build); beside the dots sit the group's mean and 95 %
     interval (:class:`layerwise.stats.Runs`). Groups named in ``controls`` (untrained networks,
     say) are grey. The x axis is labelled with the names, ", " starting a new line.
