@@ -114,16 +114,22 @@ def timed_build(clone: Path, env: dict, log: Path) -> dict:
     }
 
 
+def _table_times(table: Path, chapter: str) -> dict[str, float]:
+    """Seconds per page from one chapter's Sphinx-Gallery timing table."""
+    return {
+        f"{chapter}/{name}": int(mm) * 60 + float(ss)
+        for name, mm, ss in re.findall(
+            r":ref:`sphx_glr_[^`]*?_(plot_\w+?)\.py`.*?\n\s+- (\d\d):(\d\d\.\d+)",
+            table.read_text(),
+        )
+    }
+
+
 def page_times(clone: Path) -> dict[str, float]:
     """Seconds per gallery page, from Sphinx-Gallery's timing tables."""
     times = {}
     for table in sorted((clone / "docs" / "auto_examples").glob("*/sg_execution_times.rst")):
-        chapter = table.parent.name
-        for name, mm, ss in re.findall(
-            r":ref:`sphx_glr_[^`]*?_(plot_\w+?)\.py`.*?\n\s+- (\d\d):(\d\d\.\d+)",
-            table.read_text(),
-        ):
-            times[f"{chapter}/{name}"] = int(mm) * 60 + float(ss)
+        times |= _table_times(table, table.parent.name)
     return times
 
 
@@ -220,12 +226,7 @@ def partial_build(log: str, tables: list[Path], seconds: float, reason: str) -> 
     """
     pages = {}
     for table in tables:
-        for name, mm, ss in re.findall(
-            r":ref:`sphx_glr_[^`]*?_(plot_\w+?)\.py`.*?\n\s+- (\d\d):(\d\d\.\d+)",
-            table.read_text(),
-        ):
-            chapter = table.stem.removeprefix("sg_")
-            pages[f"{chapter}/{name}"] = int(mm) * 60 + float(ss)
+        pages |= _table_times(table, table.stem.removeprefix("sg_"))
     trained = [
         {
             "page": page,
