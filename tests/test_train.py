@@ -157,3 +157,34 @@ def test_a_models_key_changes_with_its_own_data_only(digits):
         **{**vars(digits), "x_train": digits.x_train + 1e-3, "_fingerprint": None}
     )
     assert train._cache_key(CONFIG, changed, SCHEDULE, 0, None, (), device) != key
+
+
+@pytest.mark.parametrize(
+    ("config", "device", "expected"),
+    [
+        (models.CNNConfig(in_channels=3, num_classes=4, widths=(32, 64)), "cpu", "channels_last"),
+        (models.CNNConfig(in_channels=1, num_classes=4, widths=(8, 12)), "cpu", "contiguous"),
+        (models.CNNConfig(in_channels=3, num_classes=4, widths=(32, 64)), "cuda", "contiguous"),
+        (models.CNN1dConfig(widths=(16, 16)), "cpu", "contiguous"),
+        (models.MLPConfig(in_features=16, hidden=(8,), num_classes=4), "cpu", "contiguous"),
+    ],
+)
+def test_only_2d_cnns_with_whole_channel_blocks_train_channels_last_on_the_cpu(
+    config, device, expected
+):
+    layout = train.memory_format(config.build(), device)
+    assert layout is getattr(torch, f"{expected}_format" if expected == "contiguous" else expected)
+
+
+def test_training_channels_last_computes_what_the_default_layout_does(digits, monkeypatch):
+    config = models.CNNConfig(in_channels=1, num_classes=10, widths=(8, 16))
+    one_step = train.Schedule(epochs=1, batch_size=len(digits.y_train))
+    results = {}
+    for layout in (torch.channels_last, torch.contiguous_format):
+        monkeypatch.setattr(train, "memory_format", lambda model, device, layout=layout: layout)
+        results[layout] = train.fit(config, digits, one_step, cache=False, verbose=False)
+    fast, default = results[torch.channels_last], results[torch.contiguous_format]
+    for name, w in fast.model.state_dict().items():
+        assert w.is_contiguous(), name  # handed back in the layout every page expects
+        torch.testing.assert_close(w, default.model.state_dict()[name], rtol=1e-4, atol=1e-5)
+    assert fast.history["train_loss"] == pytest.approx(default.history["train_loss"], rel=1e-5)

@@ -363,6 +363,9 @@ def training_loop_efficiency(repeat: int) -> dict:
             model.parameters(), lr=schedule.lr, weight_decay=schedule.weight_decay
         )
         x, y = patches.x_train.to(runtime.device()), patches.y_train.to(runtime.device())
+        layout = train.memory_format(model, runtime.device())  # the layout fit trains in
+        model.to(memory_format=layout)
+        x = x.contiguous(memory_format=layout)
         b = schedule.batch_size
         batches = [(x[i : i + b], y[i : i + b]) for i in range(0, len(y), b)]
         model.train()

@@ -58,7 +58,12 @@ class Snapshots:
 
 
 def _cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    # Training may run in another memory layout (train.memory_format); a snapshot is stored in
+    # the default one, like the final network.
+    return {
+        k: v.detach().cpu().clone(memory_format=torch.contiguous_format)
+        for k, v in model.state_dict().items()
+    }
 
 
 def _hooked(config, steps_per_epoch: int, states: list):
