@@ -49,8 +49,9 @@ def test_a_rerun_that_only_took_longer_is_the_same_result(tmp_path):
     cached = PAGE.replace(
         "trained 12 epochs on 12000 images in 41.3 s on cpu", "loaded from the model cache"
     )
+    together = PAGE.replace("on cpu", "on cpu (5 seeds together)")  # train.fit_seeds
     a = bench.page_outputs(_site(tmp_path / "a", PAGE, "x\n"))
-    for other in (slower, cached):
+    for other in (slower, cached, together):
         b = bench.page_outputs(_site(tmp_path / str(hash(other)), other, "x\n"))
         assert a == b
 

@@ -188,3 +188,36 @@ def test_training_channels_last_computes_what_the_default_layout_does(digits, mo
         assert w.is_contiguous(), name  # handed back in the layout every page expects
         torch.testing.assert_close(w, default.model.state_dict()[name], rtol=1e-4, atol=1e-5)
     assert fast.history["train_loss"] == pytest.approx(default.history["train_loss"], rel=1e-5)
+
+
+MLP = models.MLPConfig(in_features=64, hidden=(16,), num_classes=10)
+
+
+def test_seeds_trained_together_match_each_seed_trained_alone(digits):
+    schedule = train.Schedule(epochs=3, batch_size=32, lr=1e-2, augment="flip")
+    alone = [train.fit(MLP, digits, schedule, seed=s, cache=False, verbose=False) for s in (0, 1)]
+    together = train.fit_seeds(MLP, digits, schedule, seeds=[0, 1], cache=False, verbose=False)
+    for a, b in zip(alone, together, strict=True):
+        assert not b.from_cache
+        assert b.history["test_epoch"] == a.history["test_epoch"]
+        assert b.history["train_loss"] == pytest.approx(a.history["train_loss"], rel=1e-4)
+        for name, w in a.model.state_dict().items():
+            torch.testing.assert_close(b.model.state_dict()[name], w, rtol=1e-4, atol=1e-5)
+    # Different seeds stay different networks inside the batch.
+    assert not torch.equal(together[0].model.fc1.weight, together[1].model.fc1.weight)
+
+
+def test_seeds_trained_together_are_cached_one_by_one_under_fits_own_keys(digits):
+    schedule = train.Schedule(epochs=2, batch_size=64)
+    together = train.fit_seeds(MLP, digits, schedule, seeds=[3, 4], verbose=False)
+    for s, result in zip((3, 4), together, strict=True):
+        again = train.fit(MLP, digits, schedule, seed=s, verbose=False)
+        assert again.from_cache and again.key == result.key
+        assert again.history == result.history
+        assert torch.equal(again.model.fc1.weight, result.model.fc1.weight)
+
+
+def test_only_networks_without_buffers_or_dropout_train_together():
+    assert train.batchable(MLP.build())
+    assert not train.batchable(CONFIG.build())  # batch normalisation keeps running statistics
+    assert not train.batchable(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout()))

@@ -31,7 +31,9 @@ seeds = runtime.seeds(20)
 print(points)
 print(config)
 
-results = {s: train.fit(config, points, schedule, seed=s, verbose=False) for s in seeds}
+results = dict(
+    zip(seeds, train.fit_seeds(config, points, schedule, seeds, verbose=False), strict=True)
+)
 starts = {s: train.initial_state(config, s) for s in seeds}
 
 # %%

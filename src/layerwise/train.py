@@ -15,6 +15,7 @@ sets it to the checkout's ``build/model-cache`` unless it is set (``docs/_ext/bu
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -35,6 +36,7 @@ __all__ = [
     "FitResult",
     "Schedule",
     "TEST_EVALUATIONS",
+    "batchable",
     "cache_dir",
     "evaluate",
     "fit",
@@ -253,6 +255,31 @@ def test_epochs(epochs: int, evaluations: int = TEST_EVALUATIONS) -> set[int]:
     return {round((k + 1) * epochs / count) for k in range(count)}
 
 
+class _EpochDraws:
+    """One epoch's random draws for one seed, in the order training has always made them: the
+    batch order, then the flips, then the colour gains and shifts (so a seed trained alone and
+    in a batch of seeds sees the same batches)."""
+
+    def __init__(self, n: int, shape, augment: str | None, g: torch.Generator, device):
+        self.order = torch.randperm(n, generator=g).to(device)
+        kinds = set((augment or "").split("+"))
+        self.flips = (torch.rand(n, generator=g) < 0.5).to(device) if "flip" in kinds else None
+        self.gains = self.shifts = None
+        if "color" in kinds:
+            c = shape[1]
+            self.gains = torch.exp(0.4 * torch.randn(n, c, 1, 1, generator=g)).to(device)
+            self.shifts = (0.4 * torch.randn(n, c, 1, 1, generator=g)).to(device)
+
+    def augmented(self, x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        """The training examples ``idx`` of ``x``, augmented."""
+        xb = x[idx]
+        if self.flips is not None:
+            xb = torch.where(self.flips[idx, None, None, None], xb.flip(-1), xb)
+        if self.gains is not None:
+            xb = xb * self.gains[idx] + self.shifts[idx]
+        return xb
+
+
 def _train(model, data, schedule, seed, device, frozen):
     x, y = data.x_train.to(device), data.y_train.to(device)
     layout = memory_format(model, device)
@@ -282,22 +309,12 @@ def _train(model, data, schedule, seed, device, frozen):
         # Frozen layers stay in eval mode: their batch-norm statistics do not move either.
         for name in frozen:
             getattr(model, name).eval()
-        order = torch.randperm(n, generator=g).to(device)
-        augment = set((schedule.augment or "").split("+"))
-        flips = (torch.rand(n, generator=g) < 0.5).to(device) if "flip" in augment else None
-        if "color" in augment:
-            c = x.shape[1]
-            gains = torch.exp(0.4 * torch.randn(n, c, 1, 1, generator=g)).to(device)
-            shifts = (0.4 * torch.randn(n, c, 1, 1, generator=g)).to(device)
+        draws = _EpochDraws(n, x.shape, schedule.augment, g, device)
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device)
         for i in range(0, n, schedule.batch_size):
-            idx = order[i : i + schedule.batch_size]
-            xb, yb = x[idx], y[idx]
-            if flips is not None:
-                xb = torch.where(flips[idx, None, None, None], xb.flip(-1), xb)
-            if "color" in augment:
-                xb = xb * gains[idx] + shifts[idx]
+            idx = draws.order[i : i + schedule.batch_size]
+            xb, yb = draws.augmented(x, idx), y[idx]
             out = model(xb)
             loss = F.cross_entropy(out, yb, label_smoothing=schedule.label_smoothing)
             opt.zero_grad(set_to_none=True)
@@ -337,13 +354,134 @@ def untrained(config, seed: int = 0, device: torch.device | str | None = None) -
     return _build(config, seed).to(device).eval()
 
 
-def fit_seeds(config, data: Dataset, schedule: Schedule | None = None, seeds=None, **kwargs):
+def batchable(model: nn.Module) -> bool:
+    """Whether seeds of ``model`` can train together in one vectorised model
+    (:func:`fit_seeds`): a network without buffers (no batch normalisation) and without
+    dropout, such as :class:`~layerwise.models.MLPConfig`'s."""
+    return not list(model.buffers()) and not any(
+        isinstance(m, nn.modules.dropout._DropoutNd) for m in model.modules()
+    )
+
+
+def fit_seeds(
+    config,
+    data: Dataset,
+    schedule: Schedule | None = None,
+    seeds=None,
+    *,
+    cache: bool = True,
+    device: torch.device | str | None = None,
+    verbose: bool = True,
+    **kwargs,
+) -> list[FitResult]:
     """:func:`fit` once per seed (default: :func:`layerwise.runtime.seeds`); a list of results.
 
-    Keyword arguments go to :func:`fit` unchanged.
+    Small networks spend their CPU time on the overhead of each operation, not on arithmetic,
+    so the seeds that are not in the model cache train *together* when the network allows it
+    (:func:`batchable`, and no ``init_state`` or ``freeze``): their weights are stacked
+    (``torch.func.stack_module_state``) and one step runs every seed's forward and backward pass
+    at once (``torch.func.vmap`` over ``torch.func.functional_call``), each seed on its own
+    batches, augmentation and test evaluations, with one optimiser whose every update is
+    element-wise, so each seed's weights move as they would alone. Each seed is then cached
+    under its own key, exactly as :func:`fit` would cache it. The result agrees with training
+    each seed alone to floating-point rounding (a vectorised matrix product adds in another
+    order), not bit for bit. Other keyword arguments go to :func:`fit`.
     """
     seeds = runtime.seeds() if seeds is None else list(seeds)
-    return [fit(config, data, schedule, seed=s, **kwargs) for s in seeds]
+    schedule = schedule or Schedule()
+    device = torch.device(device) if device is not None else runtime.device()
+    opts = dict(kwargs, cache=cache, device=device, verbose=verbose)
+    if kwargs or not batchable(_build(config, 0)):
+        return [fit(config, data, schedule, seed=s, **opts) for s in seeds]
+    key = {s: _cache_key(config, data, schedule, s, None, (), device) for s in seeds}
+    missing = [s for s in seeds if not (cache and (cache_dir() / f"{key[s]}.pt").exists())]
+    results = {}
+    if len(missing) > 1:
+        models = [_build(config, s).to(device) for s in missing]
+        started = time.perf_counter()
+        histories = _train_batched(models, data, schedule, missing, device)
+        seconds = time.perf_counter() - started
+        runtime.progress(
+            f"{len(missing)} seeds of {type(config).__name__} trained together in {seconds:.1f} s"
+        )
+        for s, model, history in zip(missing, models, histories, strict=True):
+            # One line per seed, with its share of the time, as fit reports a network.
+            runtime.progress(
+                f"trained {type(config).__name__} seed {s}: {schedule.epochs} epochs on "
+                f"{len(data.y_train)} examples in {seconds / len(missing):.1f} s ({device.type})"
+            )
+            if cache:
+                _save(cache_dir() / f"{key[s]}.pt", model, history)
+            if verbose:
+                how = _trained(schedule, data, seconds, device)
+                _say(config, s, history, f"{how} ({len(missing)} seeds together)")
+            results[s] = FitResult(model=model, history=history, from_cache=False, key=key[s])
+    return [
+        results[s] if s in results else fit(config, data, schedule, seed=s, **opts) for s in seeds
+    ]
+
+
+def _train_batched(models, data, schedule, seeds, device) -> list[dict[str, list[float]]]:
+    """:func:`_train` for several seeds of one batchable network at once (see
+    :func:`fit_seeds`); trains ``models`` in place and returns one history per seed."""
+    from torch.func import functional_call, stack_module_state, vmap
+
+    x, y = data.x_train.to(device), data.y_train.to(device)
+    x_test, y_test = data.x_test.to(device), data.y_test.to(device)
+    n, k = len(y), len(models)
+    steps_per_epoch = (n + schedule.batch_size - 1) // schedule.batch_size
+    params, _ = stack_module_state(models)
+    holder = nn.Module()  # the optimiser and schedule of _optimizer, over the stacked weights
+    for i, p in enumerate(params.values()):
+        holder.register_parameter(f"p{i}", nn.Parameter(p.detach()))
+    stacked = dict(zip(params, holder.parameters(), strict=True))
+    opt, sched = _optimizer(holder, schedule, schedule.epochs * steps_per_epoch)
+    template = copy.deepcopy(models[0]).to("meta")
+
+    def loss_and_logits(p, xb, yb):
+        out = functional_call(template, p, (xb,))
+        return F.cross_entropy(out, yb, label_smoothing=schedule.label_smoothing), out
+
+    step = vmap(loss_and_logits)
+    generators = [torch.Generator().manual_seed(s) for s in seeds]
+    histories = [
+        {"train_loss": [], "train_acc": [], "test_epoch": [], "test_acc": []} for _ in models
+    ]
+    tested = test_epochs(schedule.epochs)
+    for epoch in range(schedule.epochs):
+        draws = [_EpochDraws(n, x.shape, schedule.augment, g, device) for g in generators]
+        loss_sum = torch.zeros(k, device=device)
+        correct = torch.zeros(k, device=device)
+        for i in range(0, n, schedule.batch_size):
+            idx = [d.order[i : i + schedule.batch_size] for d in draws]
+            xb = torch.stack([d.augmented(x, j) for d, j in zip(draws, idx, strict=True)])
+            yb = torch.stack([y[j] for j in idx])
+            losses, out = step(stacked, xb, yb)
+            opt.zero_grad(set_to_none=True)
+            losses.sum().backward()  # seed s's loss depends on slice s only: its own gradient
+            opt.step()
+            sched.step()
+            loss_sum += losses.detach() * yb.shape[1]
+            correct += (out.detach().argmax(-1) == yb).sum(1)
+        tests = epoch + 1 in tested
+        for s, (model, history) in enumerate(zip(models, histories, strict=True)):
+            history["train_loss"].append(loss_sum[s].item() / n)
+            history["train_acc"].append(correct[s].item() / n)
+            if tests or epoch + 1 == schedule.epochs:
+                _load_slice(model, stacked, s)
+            if tests:
+                history["test_epoch"].append(epoch + 1)
+                history["test_acc"].append(evaluate(model, x_test, y_test)[1])
+    for model in models:
+        model.eval()
+    return histories
+
+
+@torch.no_grad()
+def _load_slice(model: nn.Module, stacked: dict[str, torch.Tensor], s: int) -> None:
+    """Copy seed ``s``'s weights out of the stacked ones into ``model``."""
+    for name, p in model.named_parameters():
+        p.copy_(stacked[name][s])
 
 
 def fit(
@@ -418,17 +556,28 @@ def fit(
             _save(path, model, history)
     model.eval()
     if verbose:
-        how = (
+        _say(
+            config,
+            seed,
+            history,
             "loaded from the model cache"
             if from_cache
-            else (
-                f"trained {schedule.epochs} epochs on {len(data.y_train)} images in "
-                f"{time.perf_counter() - started:.1f} s on {device.type}"
-            )
-        )
-        print(
-            f"{type(config).__name__} (seed {seed}): {how}; "
-            f"train accuracy {history['train_acc'][-1]:.3f}, "
-            f"test accuracy {history['test_acc'][-1]:.3f}"
+            else _trained(schedule, data, time.perf_counter() - started, device),
         )
     return FitResult(model=model, history=history, from_cache=from_cache, key=key)
+
+
+def _trained(schedule: Schedule, data: Dataset, seconds: float, device) -> str:
+    return (
+        f"trained {schedule.epochs} epochs on {len(data.y_train)} images in {seconds:.1f} s "
+        f"on {device.type}"
+    )
+
+
+def _say(config, seed: int, history: dict[str, list[float]], how: str) -> None:
+    """The line :func:`fit` prints about a network: ``how`` it was made, and how well it does."""
+    print(
+        f"{type(config).__name__} (seed {seed}): {how}; "
+        f"train accuracy {history['train_acc'][-1]:.3f}, "
+        f"test accuracy {history['test_acc'][-1]:.3f}"
+    )

@@ -234,6 +234,9 @@ def test_benchmarks_page_reports_every_recorded_benchmark(site):
         if "build" in result:
             slowest = max(result["build"]["pages_median_seconds"].values())
             assert f"{slowest:.1f}" in text
+        if "seed_batching" in result:
+            ratio = result["seed_batching"]["five_seeds_over_one"]
+            assert f"{ratio:.1f}x one seed" in re.sub(r"\s+", " ", text)
         if "build_incomplete" in result:  # a build stopped early says so, page by page
             part = result["build_incomplete"]
             assert "did not finish" in text
