@@ -169,6 +169,8 @@ nitpicky = True
 nitpick_ignore_regex = [
     # Type hints that name typing internals rather than documented objects.
     (r"py:class", r"(layerwise\.runtime\.T|optional|callable|array-like)"),
+    # A PyTorch type its inventory does not list (train.memory_format returns one).
+    (r"py:class", r"torch\.memory_format"),
 ]
 autodoc_typehints = "description"
 autodoc_member_order = "bysource"
