@@ -206,11 +206,11 @@ def memory_format(model: nn.Module, device: torch.device | str) -> torch.memory_
     ``torch.channels_last`` (pixels outermost, channels innermost) for a 2-D convolutional
     network on the CPU whose convolutions all have a multiple of 8 output channels: oneDNN's
     convolution, batch-norm and pooling kernels then run over whole vector registers of
-    channels. Otherwise PyTorch's default layout. Measured on a 2-core machine (Adam steps,
-    median of five): the photo CNN (32/64/128 channels) 1.16x faster, 16/32/64 channels on
-    28x28 digits 1.33x, 8/16 channels 1.08x; a pooling-free stack of 12-channel layers was
-    1.5x *slower*, which the multiple-of-8 rule excludes. The layout changes where the numbers
-    sit in memory, not what is computed; results agree to floating-point rounding.
+    channels. Otherwise PyTorch's default layout: on a 2-core CPU the photo CNN and the
+    16/32/64-channel digit networks took fewer seconds a step in channels_last, while a
+    pooling-free stack of 12-channel layers took more, which the multiple-of-8 rule excludes.
+    The layout changes where the numbers sit in memory, not what is computed; results agree to
+    floating-point rounding.
     """
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
     whole_blocks = convs and all(c.out_channels % 8 == 0 for c in convs)
@@ -255,6 +255,11 @@ def test_epochs(epochs: int, evaluations: int = TEST_EVALUATIONS) -> set[int]:
     return {round((k + 1) * epochs / count) for k in range(count)}
 
 
+def _new_history() -> dict[str, list[float]]:
+    """An empty training history, with the keys :func:`fit` documents."""
+    return {"train_loss": [], "train_acc": [], "test_epoch": [], "test_acc": []}
+
+
 class _EpochDraws:
     """One epoch's random draws for one seed, in the order training has always made them: the
     batch order, then the flips, then the colour gains and shifts (so a seed trained alone and
@@ -291,12 +296,7 @@ def _train(model, data, schedule, seed, device, frozen):
     steps_per_epoch = (n + schedule.batch_size - 1) // schedule.batch_size
     opt, sched = _optimizer(model, schedule, schedule.epochs * steps_per_epoch)
     g = torch.Generator().manual_seed(seed)
-    history: dict[str, list[float]] = {
-        "train_loss": [],
-        "train_acc": [],
-        "test_epoch": [],
-        "test_acc": [],
-    }
+    history = _new_history()
     tested = test_epochs(schedule.epochs)
     try:
         from tqdm.auto import tqdm
@@ -391,34 +391,37 @@ def fit_seeds(
     schedule = schedule or Schedule()
     device = torch.device(device) if device is not None else runtime.device()
     opts = dict(kwargs, cache=cache, device=device, verbose=verbose)
-    if kwargs or not batchable(_build(config, 0)):
-        return [fit(config, data, schedule, seed=s, **opts) for s in seeds]
+    together = (
+        {} if kwargs else _fit_together(config, data, schedule, seeds, cache, device, verbose)
+    )
+    return [together.get(s) or fit(config, data, schedule, seed=s, **opts) for s in seeds]
+
+
+def _fit_together(config, data, schedule, seeds, cache, device, verbose) -> dict[int, FitResult]:
+    """The seeds :func:`fit_seeds` trains together, by seed: those not in the cache, when there
+    are several and the network is :func:`batchable`; otherwise none."""
     key = {s: _cache_key(config, data, schedule, s, None, (), device) for s in seeds}
     missing = [s for s in seeds if not (cache and (cache_dir() / f"{key[s]}.pt").exists())]
+    if len(missing) < 2 or not batchable(first := _build(config, missing[0])):
+        return {}
+    models = [first.to(device), *(_build(config, s).to(device) for s in missing[1:])]
+    started = time.perf_counter()
+    histories = _train_batched(models, data, schedule, missing, device)
+    seconds = time.perf_counter() - started
+    runtime.progress(
+        f"{len(missing)} seeds of {type(config).__name__} trained together in {seconds:.1f} s"
+    )
     results = {}
-    if len(missing) > 1:
-        models = [_build(config, s).to(device) for s in missing]
-        started = time.perf_counter()
-        histories = _train_batched(models, data, schedule, missing, device)
-        seconds = time.perf_counter() - started
-        runtime.progress(
-            f"{len(missing)} seeds of {type(config).__name__} trained together in {seconds:.1f} s"
-        )
-        for s, model, history in zip(missing, models, histories, strict=True):
-            # One line per seed, with its share of the time, as fit reports a network.
-            runtime.progress(
-                f"trained {type(config).__name__} seed {s}: {schedule.epochs} epochs on "
-                f"{len(data.y_train)} examples in {seconds / len(missing):.1f} s ({device.type})"
-            )
-            if cache:
-                _save(cache_dir() / f"{key[s]}.pt", model, history)
-            if verbose:
-                how = _trained(schedule, data, seconds, device)
-                _say(config, s, history, f"{how} ({len(missing)} seeds together)")
-            results[s] = FitResult(model=model, history=history, from_cache=False, key=key[s])
-    return [
-        results[s] if s in results else fit(config, data, schedule, seed=s, **opts) for s in seeds
-    ]
+    for s, model, history in zip(missing, models, histories, strict=True):
+        # One line per seed, with its share of the time, as fit reports a network.
+        _progress(config, s, schedule, data, seconds / len(missing), device)
+        if cache:
+            _save(cache_dir() / f"{key[s]}.pt", model, history)
+        if verbose:
+            how = _trained(schedule, data, seconds, device)
+            _say(config, s, history, f"{how} ({len(missing)} seeds together)")
+        results[s] = FitResult(model=model, history=history, from_cache=False, key=key[s])
+    return results
 
 
 def _train_batched(models, data, schedule, seeds, device) -> list[dict[str, list[float]]]:
@@ -444,9 +447,7 @@ def _train_batched(models, data, schedule, seeds, device) -> list[dict[str, list
 
     step = vmap(loss_and_logits)
     generators = [torch.Generator().manual_seed(s) for s in seeds]
-    histories = [
-        {"train_loss": [], "train_acc": [], "test_epoch": [], "test_acc": []} for _ in models
-    ]
+    histories = [_new_history() for _ in models]
     tested = test_epochs(schedule.epochs)
     for epoch in range(schedule.epochs):
         draws = [_EpochDraws(n, x.shape, schedule.augment, g, device) for g in generators]
@@ -547,11 +548,7 @@ def fit(
     started = time.perf_counter()
     if not from_cache:
         history = _train(model, data, schedule, seed, device, freeze)
-        runtime.progress(
-            f"trained {type(config).__name__} seed {seed}: {schedule.epochs} epochs on "
-            f"{len(data.y_train)} examples in {time.perf_counter() - started:.1f} s "
-            f"({device.type})"
-        )
+        _progress(config, seed, schedule, data, time.perf_counter() - started, device)
         if cache:
             _save(path, model, history)
     model.eval()
@@ -565,6 +562,14 @@ def fit(
             else _trained(schedule, data, time.perf_counter() - started, device),
         )
     return FitResult(model=model, history=history, from_cache=from_cache, key=key)
+
+
+def _progress(config, seed: int, schedule: Schedule, data: Dataset, seconds: float, device):
+    """The build-terminal line about one trained network (read back by the benchmark)."""
+    runtime.progress(
+        f"trained {type(config).__name__} seed {seed}: {schedule.epochs} epochs on "
+        f"{len(data.y_train)} examples in {seconds:.1f} s ({device.type})"
+    )
 
 
 def _trained(schedule: Schedule, data: Dataset, seconds: float, device) -> str:
