@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from layerwise import data, models, plot, runtime, similarity, stats, train
+from layerwise import data, hierarchy, models, plot, runtime, similarity, stats, train
 
 drawings = data.shapes(
     n_train=runtime.pick(quick=1500, default=4000, full=20000),
@@ -37,7 +37,7 @@ fig = plot.image_grid(
     titles=[
         drawings.classes[int(drawings.y_train[i])].upper()
         + "\n"
-        + "\n".join(p for p in ("corner", "junction", "curve") if drawings.labels_train[p][i])
+        + "\n".join(p for p in hierarchy.PARTS if drawings.labels_train[p][i])
         for i in range(8)
     ],
     ncols=8,
@@ -56,28 +56,16 @@ plt.show()
 # (circles, pluses, tees, arcs, bars), where a corner can only come from the clutter, which is
 # drawn independently of the object. The same for junctions and curves. Inputs outside a
 # probe's subset are labelled ``-1`` and left out of it. Knowing the class, the best guess of
-# such a label is the same for every image:
-PARTS = ("corner", "junction", "curve")
-HAS = {
-    "corner": {"square", "triangle", "ell"},
-    "junction": {"plus", "tee"},
-    "curve": {"circle", "arc"},
-}
-
-
-def clutter_part(parts, y, part):
-    """1/0: the clutter holds ``part``, for images whose object lacks it; -1 for the others."""
-    label = parts[part].clone().long()
-    label[torch.isin(y, torch.tensor([drawings.classes.index(c) for c in HAS[part]]))] = -1
-    return label
+# such a label is the same for every image (:mod:`layerwise.hierarchy` holds these labels, so
+# that the ImageNet chapter probes a big network on exactly the same ones):
+for part, owners in hierarchy.HAS.items():
+    print(f"{part:>8}: probed on images that are not {', '.join(sorted(owners))}")
 
 
 def class_knowledge(part):
     """Test accuracy of predicting the label from the class alone (the majority per class)."""
-    ytr, yte = (
-        clutter_part(drawings.labels_train, drawings.y_train, part),
-        clutter_part(drawings.labels_test, drawings.y_test, part),
-    )
+    ytr = hierarchy.clutter_part(drawings, part, "train")
+    yte = hierarchy.clutter_part(drawings, part, "test")
     guess = torch.zeros(drawings.num_classes, dtype=torch.long)
     for c in range(drawings.num_classes):
         seen = ytr[(drawings.y_train == c) & (ytr >= 0)]
@@ -88,7 +76,7 @@ def class_knowledge(part):
     ).float().mean().item()
 
 
-for part in PARTS:
+for part in hierarchy.PARTS:
     from_class, none = class_knowledge(part)
     print(
         f"{part:>8} in the clutter: the class alone predicts {from_class:.3f} "
@@ -126,34 +114,16 @@ print("network test accuracy: " + ", ".join(f"{f.test_accuracy:.3f}" for f in fi
 #   it (above), one probe each, averaged;
 # * **object**: the eight classes.
 layers = ["pool1", "pool2", "pool3", "gap"]
-levels = ["orientation", "parts", "object"]
+levels = list(hierarchy.LEVELS)
 n_probe = runtime.pick(quick=600, default=2000, full=6000)
 x_tr, x_te = drawings.x_train[:n_probe], drawings.x_test
-y_tr = drawings.y_train[:n_probe]
-labels = {"object": (y_tr, drawings.y_test)}
-cells = [(1, 1), (1, 2), (2, 1), (2, 2)]
-for r, c in cells:
-    labels[f"orientation {r}{c}"] = (
-        drawings.labels_train["orientation"][:n_probe, r, c],
-        drawings.labels_test["orientation"][:, r, c],
-    )
-for part in PARTS:
-    labels[f"parts {part}"] = (
-        clutter_part(drawings.labels_train, drawings.y_train, part)[:n_probe],
-        clutter_part(drawings.labels_test, drawings.y_test, part),
-    )
+labels = hierarchy.probe_labels(drawings, n_train=n_probe)
 
 
 def probe(net):
     """(layers, levels) test accuracy and chance, each level averaged over its probes."""
     rows = similarity.probe_layers(net, x_tr, x_te, layers, labels, solver="ridge")
-    acc, chance = np.zeros((len(layers), len(levels))), np.zeros((len(layers), len(levels)))
-    for i, layer in enumerate(layers):
-        for j, level in enumerate(levels):
-            mine = [r for r in rows if r.layer == layer and r.label.split()[0] == level]
-            acc[i, j] = np.mean([r.test_accuracy for r in mine])
-            chance[i, j] = np.mean([r.chance for r in mine])
-    return acc, chance
+    return hierarchy.level_accuracy(rows, layers)
 
 
 results = {kind: [probe(net) for net in nets] for kind, nets in networks.items()}
