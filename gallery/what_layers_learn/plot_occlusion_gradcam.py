@@ -141,11 +141,14 @@ fig.suptitle(f"Left half: {left_name}; right half: {right_name}")
 plt.show()
 
 # %%
-# One composite proves little. Many: pairs of held-out test patches (32x32, from test tiles
-# never seen in training) of two different photographs, side by side, each pair in both orders
-# so that a method that prefers one side of the image scores 0.5. For each composite and each of
-# its two classes, the share of the map's positive attribution that falls on the class's own
-# half, averaged over the two classes.
+# One composite and one network prove little. Many composites: pairs of held-out test patches
+# (32x32, from test tiles never seen in training) of two different photographs, side by side,
+# each pair in both orders so that a method that prefers one side of the image scores 0.5. For
+# each composite and each of its two classes, the share of the map's positive attribution that
+# falls on the class's own half, averaged over the two classes. And many networks: the same
+# composites through the networks of five seeds (the first chapter trains them; they come from
+# the model cache). One number per network, the mean over its composites; the interval is over
+# the seeds, the independent repetitions of training.
 h = patches.x_test.shape[-1]
 n_pairs = runtime.pick(quick=4, default=24, full=60)
 rng = torch.Generator().manual_seed(0)
@@ -158,6 +161,9 @@ for _ in range(n_pairs):
     xb = patches.x_test[ib[torch.randint(len(ib), (1,), generator=rng)]][0]
     composites.append((torch.cat([xa, xb], dim=2), a, b))
     composites.append((torch.cat([xb, xa], dim=2), b, a))
+
+seeds = runtime.seeds(5)
+networks = {s: recipe.fit(seed=s, verbose=False).model.cpu().eval() for s in seeds}
 
 
 def maps_small(net, x, target):
@@ -186,13 +192,20 @@ def own_half(m, left):
 
 
 methods = ["occlusion", *[f"Grad-CAM {name}" for name in layers]]
-share = {m: [] for m in methods}
-for x, a, b in composites:
-    ma, mb = maps_small(model, x, a), maps_small(model, x, b)
-    for m in methods:
-        share[m].append((own_half(ma[m], True) + own_half(mb[m], False)) / 2)
-# The two orders of a pair share their crops: one value per pair, the mean of its two orders.
-share = {m: stats.Runs(np.reshape(v, (-1, 2)).mean(1)) for m, v in share.items()}
+
+
+def shares(net):
+    """Method -> the share on the class's own half, averaged over every composite."""
+    out = {m: [] for m in methods}
+    for x, a, b in composites:
+        ma, mb = maps_small(net, x, a), maps_small(net, x, b)
+        for m in methods:
+            out[m].append((own_half(ma[m], True) + own_half(mb[m], False)) / 2)
+    return {m: float(np.mean(v)) for m, v in out.items()}
+
+
+per_seed = {s: shares(net) for s, net in networks.items()}
+share = {m: stats.Runs([per_seed[s][m] for s in seeds], seeds) for m in methods}
 for m in methods:
     print(f"{m:>16}: share of positive attribution on the class's own half {share[m]}")
 
@@ -205,11 +218,16 @@ ax.bar(
     yerr=[[i.estimate - i.low for i in iv], [i.high - i.estimate for i in iv]],
     capsize=4,
 )
+for i, m in enumerate(methods):
+    ax.plot([i] * len(seeds), share[m].values, "k.", ms=4, label="one seed" if i == 0 else None)
 ax.axhline(0.5, color="k", ls=":", label="no preference")
 ax.set_ylim(0, 1)
 ax.set_ylabel("attribution on the\nclass's own half")
 ax.legend(loc="lower right", fontsize=8)
-ax.set_title(f"{n_pairs} pairs of patches, each in both orders; 95 % intervals")
+ax.set_title(
+    f"{len(seeds)} networks x {n_pairs} pairs of patches in both orders; 95 % intervals",
+    fontsize=10,
+)
 plt.show()
 
 stats.claim(
@@ -224,6 +242,12 @@ stats.claim(
     share["Grad-CAM relu3"],
     above=0.5,
 )
+stats.claim(
+    "Grad-CAM puts more of the attribution on the class's own half at the last block (relu3) "
+    "than at the first (relu1), network by network",
+    stats.paired(share["Grad-CAM relu3"], share["Grad-CAM relu1"]),
+    above=0.0,
+)
 
 # %%
 # Do the maps depend on what the network learned?
@@ -231,11 +255,11 @@ stats.claim(
 # Adebayo et al. :cite:`adebayo2018sanity` proposed a sanity check that some attribution methods
 # fail: replace the trained weights with random ones, layer by layer from the top, and see
 # whether the map changes. A map that stays the same shows the image (edges, contrast), not
-# what the network learned. We re-initialise the layers cascading from the classifier down
-# (with the initial weights of another seed) and compare each composite's Grad-CAM map at the
-# last block (for its left class) with the trained network's, by Spearman rank correlation
-# ("none": the trained network itself, 1 by definition).
-random_state = train.initial_state(recipe.config, seed=1)
+# what the network learned. For each of the five networks we re-initialise the layers cascading
+# from the classifier down (with the initial weights of the next seed, so never the network's
+# own starting point) and compare each composite's Grad-CAM map at the last block (for its left
+# class) with the trained network's, by Spearman rank correlation ("none": the trained network
+# itself, 1 by definition). One number per network: the mean over the composites.
 cascade = [
     ("fc",),
     ("fc", "conv3", "bn3"),
@@ -245,8 +269,8 @@ cascade = [
 stage_names = ["fc", "+ block 3", "+ block 2", "+ block 1"]
 
 
-def randomised(prefixes):
-    net = copy.deepcopy(model)
+def randomised(net, prefixes, random_state):
+    net = copy.deepcopy(net)
     state = net.state_dict()
     for key in state:
         if key.split(".")[0] in prefixes:
@@ -260,15 +284,19 @@ def gradcam3(net, x, target):
     return a.detach().flatten().numpy()
 
 
-original = [gradcam3(model, x, a) for x, a, _ in composites]
-rank = {}
-for stage, prefixes in zip(stage_names, cascade, strict=True):
-    net = randomised(prefixes)
-    rho = [
-        np.nan_to_num(spearmanr(o, gradcam3(net, x, a)).statistic)
-        for o, (x, a, _) in zip(original, composites, strict=True)
-    ]
-    rank[stage] = stats.Runs(np.reshape(rho, (-1, 2)).mean(1))  # one value per pair
+rho = {stage: [] for stage in stage_names}  # one value per seed
+for s, net in networks.items():
+    random_state = train.initial_state(recipe.config, seed=s + 1)
+    original = [gradcam3(net, x, a) for x, a, _ in composites]
+    for stage, prefixes in zip(stage_names, cascade, strict=True):
+        shuffled = randomised(net, prefixes, random_state)
+        r = [
+            np.nan_to_num(spearmanr(o, gradcam3(shuffled, x, a)).statistic)
+            for o, (x, a, _) in zip(original, composites, strict=True)
+        ]
+        rho[stage].append(float(np.mean(r)))
+rank = {stage: stats.Runs(v, seeds) for stage, v in rho.items()}
+for stage in stage_names:
     print(f"randomised {stage:>10}: rank correlation with the trained map {rank[stage]}")
 
 fig, ax = plt.subplots(figsize=(6.4, 3.0), layout="constrained")
@@ -285,7 +313,7 @@ ax.axhline(0, color="grey", ls=":")
 ax.set_ylim(-0.5, 1.08)
 ax.set_xlabel("layers re-initialised, cascading from the top")
 ax.set_ylabel("Spearman correlation\nwith the trained map")
-ax.set_title("Grad-CAM (relu3) after randomising the weights")
+ax.set_title(f"Grad-CAM (relu3) after randomising the weights ({len(seeds)} networks)")
 plt.show()
 
 stats.claim(
@@ -298,17 +326,18 @@ stats.claim(
 # %%
 # What it shows
 # -------------
-# Over many composites in both orders, occlusion and Grad-CAM at the last block put most of a
-# class's positive attribution on the half that holds that class (the claims above give the
-# shares), so both point at the evidence. Grad-CAM's share grows with the depth of the layer it
-# is computed at (printed above): in the first block it marks edges and texture on both halves
-# more evenly, which is why it is normally computed at the last convolutional layer. Occlusion
-# needs one forward pass per window position but no gradients, and its resolution is the
-# window's; Grad-CAM needs one backward pass, and its resolution is the layer's.
+# Over many composites in both orders and five independently trained networks, occlusion and
+# Grad-CAM at the last block put most of a class's positive attribution on the half that holds
+# that class (the claims above give the shares), so both point at the evidence. Grad-CAM's share
+# is larger at the last block than at the first, compared network by network (the paired claim
+# above): in the first block it marks edges and texture on both halves more evenly, which is
+# why it is normally computed at the last convolutional layer. Occlusion needs one forward pass
+# per window position but no gradients, and its resolution is the window's; Grad-CAM needs one
+# backward pass, and its resolution is the layer's.
 #
-# The weight-randomisation check passes: replacing only the classifier with random weights
-# already decorrelates the Grad-CAM map from the trained one, and randomising more layers keeps
-# it there. The map depends on what the network learned, not only on the image.
+# The weight-randomisation check passes over the five networks: replacing only the classifier
+# with random weights already decorrelates the Grad-CAM map from the trained one, and randomising
+# more layers keeps it there. The map depends on what the network learned, not only on the image.
 #
 # Attribution maps also show *which* evidence a network uses, and it need not be the object a
 # person would name: this network was trained to say which photograph a patch comes from, so
