@@ -115,6 +115,31 @@ def test_image_rows_draws_one_titled_row_per_group_and_leaves_spare_cells_empty(
         plot.image_rows(rows, row_titles=["only one"])
 
 
+def test_image_rows_draws_a_strip_of_titled_examples_under_each_image():
+    big, small = torch.rand(8, 8, 3).numpy(), torch.rand(4, 4, 3).numpy()
+    rows = [[big, big], [big]]
+    examples = [[[small] * 3, [small] * 2], [[small] * 3]]
+    example_titles = [[["1", "2", "3"], ["4", "5"]], [["6", "7", "8"]]]
+    fig = plot.image_rows(
+        rows, titles=[["a", "b"], ["c"]], examples=examples, example_titles=example_titles
+    )
+    for sub, titles, strips in zip(fig.subfigs, [["a", "b"], ["c"]], example_titles, strict=True):
+        drawn = [ax for ax in sub.axes if ax.images]
+        width = [len(ax.get_subplotspec().colspan) for ax in drawn]
+        # A big image spans the three columns of the longest strip; an example takes one.
+        assert [ax.get_title() for ax, w in zip(drawn, width, strict=True) if w == 3] == titles
+        assert [ax.get_title() for ax, w in zip(drawn, width, strict=True) if w == 1] == [
+            t for strip in strips for t in strip
+        ]
+        assert set(width) == {1, 3}
+    assert not any(ax.axison for ax in fig.axes)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="one list of images per image"):
+        plot.image_rows(rows, examples=[[[small]], [[small]]])
+    with pytest.raises(ValueError, match="one title per example image"):
+        plot.image_rows(rows, examples=examples, example_titles=[[["1"], ["4"]], [["6"]]])
+
+
 def test_image_animation_shows_each_frame_with_its_heading_and_box():
     frames = [[torch.full((6, 6), v).numpy(), torch.full((6, 6), -v).numpy()] for v in (0, 1, 2)]
     boxes = [[(k, k, k + 2, k + 3)] * 2 for k in range(3)]

@@ -41,7 +41,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from layerwise import data, imagenet, optvis, plot, receptive, runtime, stats
+from layerwise import data, features, imagenet, optvis, plot, receptive, runtime, stats
 
 size = runtime.pick(quick=32, default=96, full=160)  # render and crop side, pixels
 steps = runtime.pick(quick=8, default=96, full=512)
@@ -89,21 +89,15 @@ def trunk(net, stages):
 def unit_means(net, images, stages=shown):
     """Each image's activation of every unit of ``stages``, averaged over positions.
 
-    Returns a dict from stage to an (images, units) tensor.
+    Returns a dict from stage to an (images, units) tensor. The network runs only as far as the
+    deepest of ``stages`` (:func:`layerwise.features.layer_outputs` stops there).
     """
+    outputs = features.layer_outputs(net.eval(), [layer[s] for s in stages])
     out = {s: [] for s in stages}
-    hooks = [
-        net.get_submodule(layer[s]).register_forward_hook(
-            lambda module, inputs, output, s=s: out[s].append(output.mean((2, 3)).cpu())
-        )
-        for s in stages
-    ]
-    try:
-        for i in range(0, len(images), 128):
-            trunk(net, stages).eval()(to_network(images[i : i + 128]).to(device))
-    finally:
-        for h in hooks:
-            h.remove()
+    for i in range(0, len(images), 128):
+        got = outputs(to_network(images[i : i + 128]).to(device))
+        for s in stages:
+            out[s].append(got[layer[s]].mean((2, 3)).cpu())
     return {s: torch.cat(v) for s, v in out.items()}
 
 
@@ -199,25 +193,21 @@ def top_crops(stage, j, n=3):
     return picked
 
 
-fig = plt.figure(figsize=(max(1.6 * k + 0.4, 6), 2.55 * len(shown)), layout="constrained")
-rows = fig.subfigures(len(shown), 1)
-for row, stage in zip(rows, shown, strict=True):
-    grid = row.add_gridspec(2, 3 * k, height_ratios=(3, 1))
-    for j, c in enumerate(units[stage]):
-        ax = row.add_subplot(grid[0, 3 * j : 3 * j + 3])
-        ax.imshow(renders[stage][j].permute(1, 2, 0).numpy())
-        ax.set_title(f"unit {c}: {reached[stage][j]:.1f}", fontsize=8)
-        ax.set_axis_off()
-        for m, i in enumerate(top_crops(stage, j)):
-            ax = row.add_subplot(grid[1, 3 * j + m])
-            ax.imshow(crops[i].permute(1, 2, 0).numpy())
-            ax.set_title(f"{on_crops[stage][i, j]:.1f}", fontsize=6, pad=1)
-            ax.set_axis_off()
-    row.suptitle(
-        f"{stage} ({len(live[stage])} live units; one unit sees {fields[layer[stage]].size[0]} px "
-        f"of a {size} px image)",
-        fontsize=10,
-    )
+best = {s: [top_crops(s, j) for j in range(k)] for s in shown}
+fig = plot.image_rows(
+    [[plot.to_image(r) for r in renders[s]] for s in shown],
+    titles=[[f"unit {c}: {reached[s][j]:.1f}" for j, c in enumerate(units[s])] for s in shown],
+    row_titles=[
+        f"{s} ({len(live[s])} live units; one unit sees {fields[layer[s]].size[0]} px of a "
+        f"{size} px image)"
+        for s in shown
+    ],
+    examples=[[[plot.to_image(crops[i]) for i in best[s][j]] for j in range(k)] for s in shown],
+    example_titles=[
+        [[f"{on_crops[s][i, j]:.1f}" for i in best[s][j]] for j in range(k)] for s in shown
+    ],
+    figsize=(max(1.6 * k + 0.4, 6), 2.55 * len(shown)),
+)
 fig.suptitle(
     f"Images made to excite {k} evenly spaced units of each stage (large) and the photo crops\n"
     "that excite them most (small); titles: the unit's mean activation",
@@ -377,12 +367,16 @@ plt.show()
 # The measurements, unit by unit (dots) with their means and 95 % intervals:
 fig, axes = plt.subplots(1, 3, figsize=(12, 3.9), layout="constrained")
 rng = np.random.default_rng(0)
+beyond_with_control = {**beyond, "stage6, untrained": control_beyond}
 panels = (
-    ({**beyond, "stage6, untrained": control_beyond}, "render minus best crop\n(sd of the "
-     "unit over crops)", "1. Beyond every photograph"),
+    (
+        beyond_with_control,
+        "render minus best crop\n(sd of the unit over crops)",
+        "1. Beyond every photograph",
+    ),
     (lengths, "typical wavelength (px)", f"2. Size of the patterns ({size} px renders)"),
     (shares, "arrangement share", "3. What scrambling the phases takes away"),
-)  # fmt: skip
+)
 for ax, (values, ylabel, title) in zip(axes, panels, strict=True):
     groups = {s: values[s] for s in (*shown, "stage6, untrained") if s in values}
     plot.group_dots(ax, groups, controls=["stage6, untrained"], rng=rng)

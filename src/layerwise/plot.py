@@ -103,6 +103,8 @@ def image_rows(
     *,
     titles: Sequence[Sequence[str]] | None = None,
     row_titles: Sequence[str] | None = None,
+    examples: Sequence[Sequence[Sequence[np.ndarray]]] | None = None,
+    example_titles: Sequence[Sequence[Sequence[str]]] | None = None,
     figsize: tuple[float, float] | None = None,
     size: float = 1.6,
 ):
@@ -111,25 +113,49 @@ def image_rows(
     ``rows[i][j]`` is an image (H, W) or (H, W, 3) with values in [0, 1]; ``titles[i][j]`` is its
     small title and ``row_titles[i]`` a heading over row ``i``. Rows may hold different numbers
     of images: every row has as many columns as the longest, and the cells left over stay empty.
-    The figure is ``figsize``, or ``size`` inches per image.
+    ``examples[i][j]``, if given, is a list of smaller images drawn in a strip under image ``j``
+    of row ``i`` (say, the photographs that excite the unit the image was made for), with
+    ``example_titles`` shaped like ``examples``. The figure is ``figsize``, or ``size`` inches
+    per image.
     """
     if titles is not None and [len(t) for t in titles] != [len(r) for r in rows]:
         raise ValueError("titles must hold one title per image, row by row, like rows.")
     if row_titles is not None and len(row_titles) != len(rows):
         raise ValueError(f"{len(rows)} rows but {len(row_titles)} row titles.")
+    if examples is not None and [len(e) for e in examples] != [len(r) for r in rows]:
+        raise ValueError("examples must hold one list of images per image, row by row.")
+    if example_titles is not None and (
+        examples is None
+        or [[len(t) for t in row] for row in example_titles]
+        != [[len(e) for e in row] for row in examples]
+    ):
+        raise ValueError("example_titles must hold one title per example image, like examples.")
     ncols = max(len(images) for images in rows)
+    strip = max((len(e) for row in examples for e in row), default=0) if examples else 0
     if figsize is None:
-        figsize = (size * ncols, size * 1.25 * len(rows) + (0.3 if row_titles else 0))
+        height = size * 1.25 + (size / max(strip, 1) * 1.25 if strip else 0)
+        figsize = (size * ncols, height * len(rows) + (0.3 if row_titles else 0))
     fig = plt.figure(figsize=figsize, layout="constrained")
     subfigures = np.atleast_1d(fig.subfigures(len(rows), 1))
     for i, (row, images) in enumerate(zip(subfigures, rows, strict=True)):
-        axes = row.subplots(1, ncols, squeeze=False)[0]
+        if strip:
+            # Each image spans ``strip`` columns of a grid whose second row holds the examples.
+            grid = row.add_gridspec(2, strip * ncols, height_ratios=(3, 1))
+            axes = [row.add_subplot(grid[0, strip * j : strip * (j + 1)]) for j in range(ncols)]
+        else:
+            axes = row.subplots(1, ncols, squeeze=False)[0]
         for j, ax in enumerate(axes):
             ax.set_axis_off()
             if j < len(images):
                 ax.imshow(images[j])
                 if titles is not None:
                     ax.set_title(titles[i][j], fontsize=8)
+                for e, small in enumerate(examples[i][j] if strip else ()):
+                    ax = row.add_subplot(grid[1, strip * j + e])
+                    ax.imshow(small)
+                    ax.set_axis_off()
+                    if example_titles is not None:
+                        ax.set_title(example_titles[i][j][e], fontsize=6, pad=1)
         if row_titles is not None:
             row.suptitle(row_titles[i], fontsize=10)
     return fig
