@@ -42,5 +42,5 @@ def test_level_accuracy_averages_each_level():
     acc, chance = hierarchy.level_accuracy(rows, ["a"])
     np.testing.assert_allclose(acc, [[0.5, 0.7, 0.8]])
     np.testing.assert_allclose(chance, [[0.3, 0.6, 0.1]])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no probe of level 'orientation' at layer 'b'"):
         hierarchy.level_accuracy(rows, ["b"])

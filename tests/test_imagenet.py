@@ -167,5 +167,5 @@ def test_inputs_resize_grey_and_colour_images():
     assert x[0, 0, 0, 0].item() == pytest.approx(-127 / 128)  # black
     assert x[0, 0, 0, -1].item() == pytest.approx(128 / 128)  # white
     assert imagenet.inputs(torch.rand(3, 3, 32, 32), 96).shape == (3, 3, 96, 96)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"shape \(N, 1 or 3, H, W\)"):
         imagenet.inputs(torch.rand(3, 2, 32, 32), 64)

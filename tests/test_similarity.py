@@ -200,7 +200,7 @@ def test_cka_matrix_equals_pairwise_cka():
         for i, x in enumerate(xs):
             for j, y in enumerate(ys):
                 assert m[i, j] == pytest.approx(cka(x, y, debiased=debiased))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="same number of inputs"):
         cka_matrix(xs, [torch.randn(30, 3)])
 
 

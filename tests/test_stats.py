@@ -144,5 +144,5 @@ def test_proportion_difference_covers_the_true_difference():
 
 
 def test_proportion_difference_rejects_impossible_counts():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"0 <= successes <= n"):
         stats.proportion_difference(5, 4, 1, 4)
