@@ -369,3 +369,29 @@ def test_colab_links_name_repository_branch_version_and_notebook():
         "https://colab.research.google.com/github/org/site/blob/gh-pages/dev/"
         "_downloads/ab12/plot_x.ipynb"
     )
+
+
+def test_a_concept_notebook_for_readers_has_its_glued_values_in_the_text_and_no_myst_nb(capsys):
+    notebook = {
+        "cells": [
+            {"cell_type": "code", "source": ["from myst_nb import glue\n", "glue('n', 6)\n"]},
+            {
+                "cell_type": "markdown",
+                "source": ["A {glue:text}`n`x{glue:text}`n` patch, ", "{glue:text}`share` of it."],
+            },
+        ],
+        "metadata": {"kernelspec": {"name": "python3"}},
+    }
+    glued = {
+        "n": {"output_type": "display_data", "data": {"text/plain": "6"}},
+        "share": {"output_type": "display_data", "data": {"text/plain": "'3.7%'"}},
+    }
+    out = layerwise_build.reader_notebook(notebook, glued, "%pip install layerwise\n")
+    install, code, text = out["cells"]
+    assert "".join(install["source"]) == "%pip install layerwise\n"
+    assert "".join(text["source"]) == "A 6x6 patch, 3.7% of it."
+    assert "myst_nb" not in "".join(code["source"])
+    exec("".join(code["source"]), {})  # the stand-in runs without myst-nb and prints the value
+    assert capsys.readouterr().out == "n: 6\n"
+    assert out["metadata"] == notebook["metadata"]
+    assert "myst_nb" in "".join(notebook["cells"][0]["source"])  # the input is left as it was

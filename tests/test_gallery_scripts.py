@@ -78,6 +78,8 @@ def test_script_runs_for_a_reader(script, reader_python, tmp_path):
 
 
 NOTEBOOKS = sorted((ROOT / "docs" / "auto_examples").glob("*/plot_*.ipynb"))
+# The concept pages' notebooks, as the site publishes them (with their values in the text).
+CONCEPT_NOTEBOOKS = sorted((ROOT / "build" / "html" / "notebooks").rglob("*.ipynb"))
 
 
 def reader_env(tmp_path: Path) -> dict[str, str]:
@@ -120,7 +122,20 @@ def test_the_build_wrote_a_notebook_for_every_script():
     ]
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_the_build_published_a_notebook_for_every_concept_page():
+    pages = sorted(  # the executable ones: MyST notebooks
+        p.stem
+        for p in (ROOT / "docs" / "concepts").glob("*.md")
+        if "file_format: mystnb" in p.read_text()
+    )
+    if not CONCEPT_NOTEBOOKS and not os.environ.get("CI"):
+        pytest.skip("no built site (`nox -s docs` publishes the concept notebooks)")
+    assert sorted(n.stem for n in CONCEPT_NOTEBOOKS if n.parent.name == "concepts") == pages
+
+
+@pytest.mark.parametrize(
+    "notebook", NOTEBOOKS + CONCEPT_NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.stem}"
+)
 def test_notebook_runs_for_a_reader(notebook, reader_kernel, tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")

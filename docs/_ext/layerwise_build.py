@@ -684,10 +684,45 @@ def colab_url(repository: str, branch: str, folder: str, notebook: str) -> str:
     return f"https://colab.research.google.com/github/{repository}/blob/{branch}/{path}"
 
 
-def publish_concept_notebook(executed: Path, out: Path, first_cell: str) -> None:
-    """A concept page's executed notebook (myst-nb's), published for download and Colab with
-    the gallery notebooks' first cell in front, which installs the matching ``layerwise``."""
-    notebook = json.loads(executed.read_text(encoding="utf-8"))
+# A concept page puts numbers its code computed into its text with myst-nb's ``glue``; a reader's
+# notebook has no myst-nb (the ``layerwise`` wheel does not bring the docs tools), so the
+# published notebook gets the values written into the text and a stand-in that prints them.
+_GLUE_ROLE = re.compile(r"\{glue(?::text)?\}`([^`:]+)`")
+_GLUE_IMPORT = "from myst_nb import glue\n"
+_GLUE_STAND_IN = (
+    "def glue(name, value, display=True):  # on the site, myst-nb writes value into the text\n"
+    '    print(f"{name}: {value}")\n'
+)
+
+
+def _glued_text(output: dict) -> str | None:
+    """The text a ``{glue:text}`` role shows for one glued output (a str without its quotes)."""
+    text = output.get("data", {}).get("text/plain")
+    if text is None:
+        return None
+    text = "".join(text)
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+    return value if isinstance(value, str) else text
+
+
+def reader_notebook(notebook: dict, glued: dict, first_cell: str) -> dict:
+    """A concept page's executed notebook as a reader gets it: ``first_cell`` (which installs
+    the matching ``layerwise``) in front, the values of ``glued`` (myst-nb's ``.glue.json``)
+    written into the text, and ``glue`` replaced by a stand-in that prints its value."""
+    values = {name: _glued_text(output) for name, output in glued.items()}
+    cells = []
+    for cell in notebook["cells"]:
+        cell = dict(cell)
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "markdown":
+            source = _GLUE_ROLE.sub(lambda m: values.get(m.group(1)) or m.group(0), source)
+        elif cell["cell_type"] == "code":
+            source = source.replace(_GLUE_IMPORT, _GLUE_STAND_IN)
+        cell["source"] = source.splitlines(keepends=True)
+        cells.append(cell)
     install = {
         "cell_type": "code",
         "execution_count": None,
@@ -695,9 +730,17 @@ def publish_concept_notebook(executed: Path, out: Path, first_cell: str) -> None
         "outputs": [],
         "source": first_cell.splitlines(keepends=True),
     }
-    notebook["cells"].insert(0, install)
+    return {**notebook, "cells": [install, *cells]}
+
+
+def publish_concept_notebook(executed: Path, out: Path, first_cell: str) -> None:
+    """A concept page's executed notebook (myst-nb's), published for download and Colab (see
+    :func:`reader_notebook`)."""
+    notebook = json.loads(executed.read_text(encoding="utf-8"))
+    glue_file = executed.with_name(f"{executed.stem}.glue.json")
+    glued = json.loads(glue_file.read_text(encoding="utf-8")) if glue_file.is_file() else {}
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(notebook, indent=1), encoding="utf-8")
+    out.write_text(json.dumps(reader_notebook(notebook, glued, first_cell), indent=1), "utf-8")
 
 
 def _launch_buttons(app, pagename, templatename, context, doctree):
