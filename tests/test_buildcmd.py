@@ -130,3 +130,20 @@ def test_the_build_profiles_are_the_library_s():
     assert buildcmd.PROFILES == runtime.PROFILES
     for script in (bench, publish, fill_cache):
         assert script.buildcmd is buildcmd
+
+
+def test_gallery_times_reads_minutes_seconds_and_milliseconds_of_each_example():
+    table = (
+        "   * - :ref:`sphx_glr_auto_examples_ch_plot_a.py` (``plot_a.py``)\n"
+        "     - 01:05.250\n     - 0.0\n"
+        "   * - :ref:`sphx_glr_auto_examples_ch_plot_b.py` (``plot_b.py``)\n"
+        "     - 00:06.1000\n     - 0.0\n"
+        "   * - :ref:`sphx_glr_auto_examples_ch_plot_c.py` (``plot_c.py``)\n"
+        "     - 00:00.005\n     - 0.0\n"
+    )
+    # The milliseconds are rounded on their own: 6 s and 999.6 ms is written "00:06.1000".
+    assert buildcmd.gallery_times(table) == {
+        "plot_a.py": 65.25,
+        "plot_b.py": 7.0,
+        "plot_c.py": 0.005,
+    }

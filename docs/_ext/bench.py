@@ -119,11 +119,8 @@ def timed_build(clone: Path, env: dict, log: Path) -> dict:
 def _table_times(table: Path, chapter: str) -> dict[str, float]:
     """Seconds per page from one chapter's Sphinx-Gallery timing table."""
     return {
-        f"{chapter}/{name}": int(mm) * 60 + float(ss)
-        for name, mm, ss in re.findall(
-            r":ref:`sphx_glr_[^`]*?_(plot_\w+?)\.py`.*?\n\s+- (\d\d):(\d\d\.\d+)",
-            table.read_text(),
-        )
+        f"{chapter}/{Path(name).stem}": seconds
+        for name, seconds in buildcmd.gallery_times(table.read_text()).items()
     }
 
 

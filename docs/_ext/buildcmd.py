@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -86,3 +87,17 @@ def wheel_command(source: Path, out_dir: Path, *, python: str = sys.executable) 
         return ["uv", "build", "--wheel", "--quiet", "--out-dir", str(out_dir), str(source)]
     return [python, "-m", "pip", "wheel", "--quiet", "--no-deps",
             "--wheel-dir", str(out_dir), str(source)]  # fmt: skip
+
+
+#: One row of a Sphinx-Gallery timing table (``sg_execution_times.rst``): the example's file
+#: name, then its run time as ``mm:ss.mmm``, the milliseconds rounded on their own (so 6.9996 s
+#: is written ``00:06.1000``).
+_TIMING_ROW = re.compile(r"\(``([^`]+)``\)\s*\n\s*- (\d+):(\d+)\.(\d+)")
+
+
+def gallery_times(table: str) -> dict[str, float]:
+    """Seconds per example file name (``plot_x.py``) from the text of one timing table."""
+    return {
+        Path(name).name: int(minutes) * 60 + int(seconds) + int(millis) / 1000
+        for name, minutes, seconds, millis in _TIMING_ROW.findall(table)
+    }

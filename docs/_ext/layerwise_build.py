@@ -36,6 +36,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import buildcmd
+
 from layerwise import stats
 
 LIBRARY = Path(__file__).resolve().parents[2] / "src" / "layerwise"
@@ -545,15 +547,14 @@ def _merge_citing(app, env, docnames, other):
 
 #: Seconds one page may take in the default profile on 2 CPU cores; slower ones are named.
 PAGE_BUDGET_S = 60.0
-_TIME_ROW = re.compile(r"\(``([^`]+)``\)\s*\n\s*- (\d+):(\d+(?:\.\d+)?)")
 
 
 def page_times(srcdir: Path) -> dict[str, float]:
     """Seconds each example took, from Sphinx-Gallery's ``sg_execution_times.rst`` files."""
     times = {}
     for table in sorted(srcdir.glob("auto_examples/*/sg_execution_times.rst")):
-        for name, minutes, seconds in _TIME_ROW.findall(table.read_text(encoding="utf-8")):
-            times[f"{table.parent.name}/{Path(name).name}"] = int(minutes) * 60 + float(seconds)
+        for name, seconds in buildcmd.gallery_times(table.read_text(encoding="utf-8")).items():
+            times[f"{table.parent.name}/{name}"] = seconds
     return times
 
 

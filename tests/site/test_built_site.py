@@ -110,13 +110,13 @@ def test_every_figure_has_a_descriptive_alt_text(site, example):
 def test_every_example_really_ran(site, example):
     """Sphinx-Gallery's timing table lists each example with a non-zero run time."""
     table = (site / "auto_examples" / example.parent.name / "sg_execution_times.html").read_text()
-    # Sphinx-Gallery prints mm:ss.fff, but rounds e.g. 999.6 ms up to "00:06.1000": read the
-    # fraction as a decimal of any length.
+    # Sphinx-Gallery prints mm:ss.mmm with the milliseconds rounded on their own: 6 s and
+    # 999.6 ms is "00:06.1000".
     row = re.search(
-        rf"{re.escape(example.stem)}\.py.*?<td><p>(\d+):(\d+(?:\.\d+)?)</p></td>", table, re.S
+        rf"{re.escape(example.stem)}\.py.*?<td><p>(\d+):(\d+)\.(\d+)</p></td>", table, re.S
     )
     assert row, f"{example.name} missing from the execution-time table"
-    seconds = int(row.group(1)) * 60 + float(row.group(2))
+    seconds = int(row.group(1)) * 60 + int(row.group(2)) + int(row.group(3)) / 1000
     assert seconds > 0, f"{example.name} ran in 0 s"
 
 
