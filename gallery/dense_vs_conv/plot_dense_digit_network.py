@@ -7,7 +7,7 @@ by hoping that the first hidden layer detects small strokes and the second combi
 loops and lines. Does it? We train that network over several seeds, next to its untrained
 controls and a small CNN, and measure two things: what the first layer's weights look like
 (local strokes or global blobs) and which hidden layer makes stroke-level and shape-level
-properties of a digit linearly readable.
+properties of a digit linearly readable (:term:`linear probes <linear probe>`).
 
 :Predict first: Does the popular 784-16-16-10 digit network learn strokes in its first hidden
    layer and loops in its second?

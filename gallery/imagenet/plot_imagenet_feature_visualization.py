@@ -4,9 +4,9 @@ What each stage of an ImageNet network responds to
 
 The textbook picture of a trained network, edges and colours first, then textures and
 patterns, then parts of objects, comes from images *made* to excite its units: start from noise
-and follow the gradient of a unit's activation with respect to the pixels, regularised so that
-the result is readable :cite:`olah2017feature`. This page makes such images for units of four
-stages of EfficientNet-Lite0, with :mod:`layerwise.optvis` unchanged from
+and follow the gradient of a unit's :term:`activation` with respect to the pixels, regularised
+so that the result is readable :cite:`olah2017feature`. This page makes such images for units
+of four stages of EfficientNet-Lite0, with :mod:`layerwise.optvis` unchanged from
 :ref:`sphx_glr_auto_examples_what_layers_learn_plot_feature_visualization.py`, and puts next to
 each the crops of the bundled photographs that excite the same unit most. Then it measures
 what the pictures suggest: do the made images beat every photograph at exciting their unit, do

@@ -2,7 +2,7 @@
 Transfer across domains
 =======================
 
-Within one dataset, the early blocks of a network transfer well (see
+Within one dataset, the early blocks of a network :term:`transfer <transfer learning>` well (see
 :ref:`sphx_glr_auto_examples_transfer_plot_layer_transfer.py`). The practical question is
 different: you have a network trained on plenty of data of one kind, and only a handful of
 labelled examples of another. Does starting from its features help? Here the source is the

@@ -4,7 +4,7 @@ Layer-by-layer transfer
 
 How general is each layer? :cite:`yosinski2014transferable` answered with one experiment: split
 the classes of a dataset into two halves A and B, train a network on each, then build new
-networks for B whose first *n* layers are copied from the network trained on A (``AnB``) or on
+networks for B whose first *n* layers are copied from the network trained on A (:term:`AnB`) or on
 B itself (``BnB``), frozen or fine-tuned (``+``). If block *n* of the A network still works
 for B, its features are general; if accuracy falls, they were specific to A. This page runs the
 experiment with a six-block 1-D CNN on MNIST-1D, small enough to train on a CPU many times over.

@@ -5,9 +5,9 @@ Where does the network look?
 Which parts of an image does a decision depend on? Two standard answers, both computed here
 with `Captum <https://captum.ai>`_ :cite:`kokhlikyan2020captum`, PyTorch's attribution library:
 
-* **occlusion** :cite:`zeiler2014visualizing`: cover a patch of the image with grey and see how
+* :term:`occlusion` :cite:`zeiler2014visualizing`: cover a patch of the image with grey and see how
   much the score of the class drops; slide the patch everywhere;
-* **Grad-CAM** :cite:`selvaraju2017gradcam`: weight each channel of a layer's feature maps by
+* :term:`Grad-CAM` :cite:`selvaraju2017gradcam`: weight each channel of a layer's feature maps by
   the average gradient of the class score with respect to it, sum, keep the positive part.
   Computed at different depths, it shows at what resolution each layer "sees" the evidence.
 

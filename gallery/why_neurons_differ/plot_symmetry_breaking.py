@@ -3,9 +3,10 @@ Why random initialisation: identical neurons stay identical
 ===========================================================
 
 Every unit of a layer is updated by the same rule, from the same data. What makes them end up
-different? Here the same small network is trained twice on handwritten digits, from several
-seeds: once with every unit of its hidden layer starting from *the same* weights, once from the
-usual random weights. We follow how similar the units are to each other during training.
+different (:term:`symmetry breaking`)? Here the same small network is trained twice on
+handwritten digits, from several seeds: once with every unit of its hidden layer starting from
+*the same* weights, once from the usual random weights. We follow how similar the units are to
+each other during training.
 
 :Predict first: What happens to a network whose hidden units all start with identical weights?
 """
