@@ -14,6 +14,7 @@ each other during training.
 # %%
 # Two starts for one network
 # --------------------------
+# sphinx_gallery_thumbnail_number = 2
 # A dense network with one hidden layer of 16 tanh units, on scikit-learn's 8x8 digits. (A
 # tanh unit cannot "die" the way a ReLU unit can when its input is negative for every image, so
 # the clones really train rather than sitting still.) For each seed, the random start is the
