@@ -16,7 +16,6 @@ properties of a digit linearly readable (:term:`linear probes <linear probe>`).
 # %%
 # Data, networks and labels
 # -------------------------
-# sphinx_gallery_thumbnail_number = 2
 # The digits are scikit-learn's 8x8 digits scaled up to 28x28 (the video's input size; MNIST
 # itself is not shipped with any package this site uses offline). Two labels describe each
 # image beyond its class:
@@ -29,6 +28,7 @@ import torch
 
 from layerwise import data, models, runtime, similarity, stats, train
 
+# sphinx_gallery_thumbnail_number = 2
 digits = data.digits(size=28)
 print(digits)
 

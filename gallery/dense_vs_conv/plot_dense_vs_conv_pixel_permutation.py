@@ -16,7 +16,6 @@ loses its neighbourhoods. We test that on MNIST-1D, then draw what the units of 
 # %%
 # The data and the two networks
 # -----------------------------
-# sphinx_gallery_thumbnail_number = 3
 # MNIST-1D :cite:`greydanus2020scaling` (:func:`layerwise.data.mnist1d`): the ten digits drawn as
 # 1-D signals of 40 values, shifted, scaled, sheared and noised, 4,000 for training and 1,000
 # for testing. Its authors report about 94 % test accuracy for a small 1-D CNN and 56 % after a
@@ -29,6 +28,7 @@ import numpy as np
 
 from layerwise import data, models, plot, runtime, stats, train
 
+# sphinx_gallery_thumbnail_number = 3
 signals = data.mnist1d()
 cnn = models.CNN1dConfig(
     in_channels=1,

@@ -27,6 +27,7 @@ import torch
 
 from layerwise import filters, plot, runtime, snapshots, stats, train, zoo
 
+# sphinx_gallery_thumbnail_number = 2
 recipe = zoo.photo_cnn()
 patches = recipe.data
 print(patches)
@@ -80,7 +81,6 @@ print(f"test accuracy: {accuracy}")
 # %%
 # Before and after
 # ----------------
-# sphinx_gallery_thumbnail_number = 2
 # Each square is one 7x7x3 filter of seed 0, shown in colour: grey is zero, brighter is
 # positive, darker is negative, and a colour means the filter weighs that :term:`channel` more. The
 # two grids use one rule: every filter is scaled on its own, so that 2.5 times its

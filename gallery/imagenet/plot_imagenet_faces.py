@@ -28,6 +28,7 @@ import torch.nn.functional as F
 
 from layerwise import data, features, imagenet, plot, runtime, stats
 
+# sphinx_gallery_thumbnail_number = 3
 lfw = skimage.data.lfw_subset()
 is_face = np.r_[np.ones(100, dtype=bool), np.zeros(100, dtype=bool)]
 size = runtime.pick(quick=64, default=96, full=128)
@@ -167,7 +168,6 @@ stats.claim(
 # %%
 # Where the face unit fires
 # -------------------------
-# sphinx_gallery_thumbnail_number = 3
 # The unit chosen in the head (after its ReLU6, so it is silent at 0 and saturates at 6), run
 # over whole photographs at 448x448 pixels: a 14x14 map, one unit every 32 pixels, each
 # seeing the whole image but centred on its own position.

@@ -43,6 +43,7 @@ from PIL import Image
 
 from layerwise import data, features, imagenet, optvis, plot, receptive, runtime, stats
 
+# sphinx_gallery_thumbnail_number = 1
 size = runtime.pick(quick=32, default=96, full=160)  # render and crop side, pixels
 steps = runtime.pick(quick=8, default=96, full=512)
 k = runtime.pick(quick=2, default=4, full=8)  # units per stage
@@ -174,7 +175,6 @@ renders = {s: visualise(model, s, units[s]) for s in shown}
 # %%
 # Renders and the photographs that excite the same unit
 # -----------------------------------------------------
-# sphinx_gallery_thumbnail_number = 1
 # For each unit, its render (large) and, below it, the crops of the three photographs that
 # excite it most (the best crop of each, best photograph first; the number is the unit's mean
 # activation on it, for comparison with the render's in the title).

@@ -27,6 +27,7 @@ from matplotlib.patches import Rectangle
 
 from layerwise import data, filters, imagenet, plot, receptive, stats
 
+# sphinx_gallery_thumbnail_number = 3
 model = imagenet.pretrained()
 classes = imagenet.categories()
 photo = imagenet.preprocess(data.photo("chelsea"))
@@ -168,7 +169,6 @@ stats.claim(
 )
 
 # %%
-# sphinx_gallery_thumbnail_number = 3
 # The windows of one unit near the centre of each stage's map, on the photograph the network
 # classified above. Parts of a window that fall outside the image lie in the zero padding
 # (drawn white); the windows of stages 6 and 7 are wider than this figure.

@@ -32,6 +32,7 @@ from sklearn.linear_model import LogisticRegression
 
 from layerwise import data, imagenet, models, runtime, stats, train
 
+# sphinx_gallery_thumbnail_number = 1
 digits = data.digits()
 pool = digits.subset(250, seed=100)
 tasks = {
@@ -108,7 +109,6 @@ for name, task in tasks.items():
 # %%
 # Accuracy against labels
 # -----------------------
-# sphinx_gallery_thumbnail_number = 1
 # Means over the seeds with their 95 % intervals; the dotted line is chance.
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.9), layout="constrained")
 for ax, (name, task) in zip(axes, tasks.items(), strict=True):

@@ -17,7 +17,6 @@ already is to the one it ends with.
 # %%
 # The measurement
 # ---------------
-# sphinx_gallery_thumbnail_number = 2
 # :func:`layerwise.snapshots.fit_with_snapshots` trains a network exactly as
 # :func:`~layerwise.train.fit` does (same seed, same batches, same result) and keeps its weights
 # at the start of every epoch. For each snapshot we run a fixed set of test images through
@@ -47,6 +46,7 @@ from layerwise import (
     zoo,
 )
 
+# sphinx_gallery_thumbnail_number = 2
 SETTLED = 0.9
 seeds = runtime.seeds()
 photo = zoo.photo_cnn()

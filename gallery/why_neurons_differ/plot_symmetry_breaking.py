@@ -14,7 +14,6 @@ each other during training.
 # %%
 # Two starts for one network
 # --------------------------
-# sphinx_gallery_thumbnail_number = 2
 # A dense network with one hidden layer of 16 tanh units, on scikit-learn's 8x8 digits. (A
 # tanh unit cannot "die" the way a ReLU unit can when its input is negative for every image, so
 # the clones really train rather than sitting still.) For each seed, the random start is the
@@ -30,6 +29,7 @@ import torch
 
 from layerwise import data, models, neurons, runtime, stats, train
 
+# sphinx_gallery_thumbnail_number = 2
 digits = data.digits()
 config = models.MLPConfig(in_features=64, hidden=(16,), num_classes=10, activation="tanh")
 epochs = runtime.pick(quick=3, default=20, full=40)

@@ -107,6 +107,14 @@ def test_every_figure_has_a_descriptive_alt_text(site, example):
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_no_sphinx_gallery_setting_shows_on_a_page(site, example):
+    """Settings such as ``# sphinx_gallery_thumbnail_number = 2`` are removed from code cells
+    only; one written in a text cell would be printed on the page."""
+    html = example_page(site, example).read_text(encoding="utf-8")
+    assert "sphinx_gallery_" not in re.sub(r"<[^>]+>", "", html)
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
 def test_every_example_really_ran(site, example):
     """Sphinx-Gallery's timing table lists each example with a non-zero run time."""
     table = (site / "auto_examples" / example.parent.name / "sg_execution_times.html").read_text()
