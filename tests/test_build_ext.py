@@ -1,5 +1,6 @@
 """The build glue in docs/_ext: which examples depend on which library modules."""
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -396,3 +397,33 @@ def test_a_concept_notebook_for_readers_has_its_glued_values_in_the_text_and_no_
     assert capsys.readouterr().out == "n: 6\n"
     assert out["metadata"] == notebook["metadata"]
     assert "myst_nb" in "".join(notebook["cells"][0]["source"])  # the input is left as it was
+
+
+def test_a_gallery_notebook_shows_sphinx_roles_as_plain_markdown(tmp_path):
+    text = (
+        "The network of `sphx_glr_auto_examples_first_layers_plot_first_layer_filters.py` "
+        "(from the :term:`model cache`), up to its :term:`pooling <global pooling>` "
+        ":cite:`zeiler2014visualizing,olah2017feature`; :func:`~layerwise.train.fit` and "
+        ":mod:`layerwise.optvis`, see :ref:`the chapter <chapter-receptive-fields>`."
+    )
+    assert layerwise_build.reader_markdown(text) == (
+        "The network of `first_layers/plot_first_layer_filters.py` (from the model cache), up "
+        "to its pooling [zeiler2014visualizing, olah2017feature]; `fit` and "
+        "`layerwise.optvis`, see the chapter."
+    )
+    chapter = tmp_path / "auto_examples" / "ch"
+    chapter.mkdir(parents=True)
+    notebook = {
+        "cells": [
+            {"cell_type": "markdown", "metadata": {}, "source": "A :term:`channel`."},
+            {"cell_type": "code", "metadata": {}, "source": "x = ':term:`kept`'", "outputs": []},
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    write(chapter / "plot_a.ipynb", json.dumps(notebook))
+    assert layerwise_build.tidy_gallery_notebooks(tmp_path) == 1
+    cells = json.loads((chapter / "plot_a.ipynb").read_text())["cells"]
+    assert [c["source"] for c in cells] == ["A channel.", "x = ':term:`kept`'"]
+    assert layerwise_build.tidy_gallery_notebooks(tmp_path) == 0  # already tidy

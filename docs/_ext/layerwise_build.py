@@ -571,6 +571,50 @@ def slowest_pages(times: dict[str, float], count: int = 10) -> str:
     return "\n".join(lines)
 
 
+# Sphinx-Gallery turns a page's text into the notebook's Markdown but leaves Sphinx roles as
+# they are (":term:`pooling`", ":cite:`olah2017feature`"), which a notebook shows raw.
+_ROLE = re.compile(r":(term|cite|func|mod|class|meth|data|attr|ref):`([^`]+)`")
+_GALLERY_REF = re.compile(r"`sphx_glr_auto_examples_(\w+?)_(plot_\w+)\.py`")
+
+
+def _plain_role(match: re.Match) -> str:
+    role, text = match.groups()
+    shown, _, target = text.partition(" <")
+    if role == "cite":
+        return "[" + ", ".join(key.strip() for key in text.split(",")) + "]"
+    if role == "term":
+        return shown.strip()
+    if role == "ref":
+        return shown.strip() if target else text
+    name = text.lstrip("~")
+    return f"`{name.rsplit('.', 1)[-1] if text.startswith('~') else name}`"
+
+
+def reader_markdown(text: str) -> str:
+    """A notebook's Markdown as a reader sees it: glossary terms as plain words, citations as
+    ``[key]``, API names as code, and links to other pages as the page's script name."""
+    text = _GALLERY_REF.sub(lambda m: f"`{m.group(1)}/{m.group(2)}.py`", text)
+    return _ROLE.sub(_plain_role, text)
+
+
+def tidy_gallery_notebooks(srcdir: Path) -> int:
+    """Rewrite the Markdown cells of the gallery's notebooks with :func:`reader_markdown`;
+    returns how many notebooks changed."""
+    changed = 0
+    for path in sorted(srcdir.glob("auto_examples/*/plot_*.ipynb")):
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        before = json.dumps(notebook)
+        for cell in notebook["cells"]:
+            if cell["cell_type"] == "markdown":
+                source = cell["source"]
+                text = "".join(source) if isinstance(source, list) else source
+                cell["source"] = reader_markdown(text)
+        if json.dumps(notebook) != before:
+            path.write_text(json.dumps(notebook, indent=1), encoding="utf-8")
+            changed += 1
+    return changed
+
+
 def _after_gallery(app):
     """After the gallery has run: the slowest pages, then stop if a claim does not hold."""
     from sphinx.errors import ExtensionError
@@ -578,6 +622,7 @@ def _after_gallery(app):
     times = page_times(Path(app.srcdir))
     if times:
         print(slowest_pages(times))
+    tidy_gallery_notebooks(Path(app.srcdir))
 
     claims = page_claims(Path(app.srcdir), app.config.layerwise_chapters)
     total = sum(len(page) for page in claims.values())

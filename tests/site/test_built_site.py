@@ -106,6 +106,18 @@ def test_every_figure_has_a_descriptive_alt_text(site, example):
             assert alt and alt != generic, f"{img['src']} has no descriptive alt text ({alt!r})"
 
 
+def test_downloaded_notebooks_show_no_raw_sphinx_roles(site):
+    """A notebook's text has no ``:term:`...``` or ``:cite:`...```, which Jupyter would show as
+    they are (the build writes them as plain Markdown)."""
+    notebooks = sorted((site / "_downloads").rglob("plot_*.ipynb"))
+    assert len(notebooks) == len(EXAMPLES)
+    for path in notebooks:
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        text = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+        raw = re.findall(r":(?:term|cite|func|mod|class|meth|data|attr|ref):`", text)
+        assert not raw, f"{path.name} shows {len(raw)} raw roles, e.g. {raw[0]}"
+
+
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
 def test_no_sphinx_gallery_setting_shows_on_a_page(site, example):
     """Settings such as ``# sphinx_gallery_thumbnail_number = 2`` are removed from code cells
