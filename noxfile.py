@@ -105,7 +105,9 @@ def docs_live(session: nox.Session) -> None:
         "--port", "8000",
         str(ROOT / "docs"),
         str(HTML),
-        env={"LAYERWISE_PROFILE": "default" if opts.get("--default") else "quick"},
+        env=buildcmd.build_env(
+            "default" if opts.get("--default") else "quick", buildcmd.model_cache(ROOT)
+        ),
     )  # fmt: skip
 
 
