@@ -53,6 +53,13 @@ def test_crops_never_leave_their_tile():
             assert (y % 32) + 16 <= 32 and (x % 32) + 16 <= 32
 
 
+def test_photo_tensor_is_the_photo_channels_first_in_0_1():
+    array, tensor = data.photo("coffee"), data.photo_tensor("coffee")
+    assert tensor.shape == (3, *array.shape[:2]) and tensor.dtype == torch.float32
+    assert tensor.min() >= 0 and tensor.max() <= 1
+    assert tensor[:, 10, 20].tolist() == pytest.approx((array[10, 20] / 255).tolist())
+
+
 def test_unknown_photo_names_the_choices():
     with pytest.raises(ValueError, match="astronaut"):
         data.photo("mona_lisa")

@@ -22,7 +22,6 @@ as we go deeper.
 # to its global :term:`pooling` layer, so it can look at a whole 256x256 photograph.
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 import torch.nn.functional as F
 
 from layerwise import data, features, plot, runtime, similarity, stats, train, zoo
@@ -31,9 +30,9 @@ recipe = zoo.photo_cnn()
 patches = recipe.data
 model = recipe.fit(seed=0).model.cpu()
 
-photo = data.photo("chelsea")  # Chelsea the cat, one of the twelve training photographs
+# Chelsea the cat, one of the twelve training photographs
 pixels = F.interpolate(
-    torch.from_numpy(photo).permute(2, 0, 1)[None].float() / 255.0,
+    data.photo_tensor("chelsea")[None],
     size=(256, 384),
     mode="bilinear",
     antialias=True,

@@ -20,7 +20,6 @@ it through the network used in the first chapter and through a deeper stack on a
 # the first unit's patch is centred.
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 import torch.nn.functional as F
 from matplotlib.patches import Rectangle
 from torch import nn
@@ -107,7 +106,7 @@ plt.show()
 # grey margin is the zero padding, which the deepest units also see. Press play, or step through
 # the layers with the arrows.
 small = F.interpolate(
-    torch.from_numpy(data.photo("chelsea")).permute(2, 0, 1)[None].float() / 255,
+    data.photo_tensor("chelsea")[None],
     size=(32, 32),
     mode="bilinear",
     antialias=True,
@@ -135,9 +134,8 @@ plt.show()
 # :term:`feature map`, which stands for a large part of the photograph. Each network below is ``d``
 # blocks (3x3 convolution, ReLU, 2x2 max-pool) followed by one 5x5 convolution; we outline what
 # the unit at the centre of the 5x5 layer's map sees.
-photo = data.photo("chelsea")
 pixels = F.interpolate(
-    torch.from_numpy(photo).permute(2, 0, 1)[None].float() / 255,
+    data.photo_tensor("chelsea")[None],
     size=(224, 224),
     mode="bilinear",
     antialias=True,

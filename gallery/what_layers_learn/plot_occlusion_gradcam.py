@@ -42,8 +42,7 @@ side = runtime.pick(quick=64, default=128, full=192)
 
 def crop(name, top, left):
     """A ``side`` x ``side`` crop of a bundled photograph, standardised like the patches."""
-    img = data.photo(name)[top : top + side, left : left + side]
-    return patches.normalize(torch.from_numpy(img).permute(2, 0, 1).float() / 255.0)
+    return patches.normalize(data.photo_tensor(name)[:, top : top + side, left : left + side])
 
 
 # A composite: the left half from one photograph, the right half from another.

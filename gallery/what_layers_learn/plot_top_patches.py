@@ -35,7 +35,7 @@ model = recipe.fit(seed=0).model.cpu()
 # astronaut photograph the channel responds (bright = strong), at the map's own resolution. The
 # photograph is used at its own resolution, the scale the network was trained at. We pick the
 # channels whose response varies most across the photograph.
-photo = torch.from_numpy(data.photo("astronaut")).permute(2, 0, 1)[None].float() / 255.0
+photo = data.photo_tensor("astronaut")[None]
 maps = features.extract(model, patches.normalize(photo), ["relu2", "relu3"])
 n_show = 5
 fig, axes = plt.subplots(2, n_show + 1, figsize=(11, 4.4), layout="constrained")

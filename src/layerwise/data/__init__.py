@@ -31,7 +31,7 @@ from . import sounds as _sounds
 from .catalogue import load
 from .dataset import Dataset, permute_pixels, pixel_permutation
 from .drawings import shapes
-from .photos import photo, photo_patches
+from .photos import photo, photo_patches, photo_tensor
 from .sounds import spoken_words
 from .toy import digits, four_clusters, mnist1d
 
@@ -64,6 +64,7 @@ __all__ = [
     "permute_pixels",
     "photo",
     "photo_patches",
+    "photo_tensor",
     "pixel_permutation",
     "shapes",
     "spoken_words",

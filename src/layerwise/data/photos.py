@@ -41,6 +41,12 @@ def photo(name: str) -> np.ndarray:
     return img
 
 
+def photo_tensor(name: str) -> torch.Tensor:
+    """One bundled photograph as a float tensor (3, H, W) with values in [0, 1]: the layout and
+    scale a network takes (:func:`photo` gives the (H, W, 3) uint8 array)."""
+    return torch.from_numpy(photo(name)).permute(2, 0, 1).float() / 255
+
+
 def _tile_split(shape, tile, test_fraction, rng):
     """Assign each tile of an image to train (False) or test (True)."""
     rows, cols = shape[0] // tile, shape[1] // tile
