@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from layerwise import data, models, runtime, similarity, stats, train
+from layerwise import data, models, plot, runtime, similarity, stats, train
 
 # sphinx_gallery_thumbnail_number = 2
 digits = data.digits(size=28)
@@ -144,9 +144,7 @@ print(f"trained minus initial: {support_gain}")
 w = results["dense 784-16-16-10"][0].model.fc1.weight.detach().cpu().view(16, 28, 28)
 fig, axes = plt.subplots(2, 8, figsize=(11, 3.2), layout="constrained")
 for ax, unit in zip(axes.flat, w, strict=True):
-    lim = float(unit.abs().max())
-    ax.imshow(unit, cmap="RdBu_r", vmin=-lim, vmax=lim)
-    ax.set_axis_off()
+    plot.signed_image(ax, unit)
 fig.suptitle("The 16 first-layer units of the dense network (seed 0; red +, blue -)")
 plt.show()
 

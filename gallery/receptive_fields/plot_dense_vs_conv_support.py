@@ -68,14 +68,10 @@ for channel, (i, j) in enumerate(positions):
 
 fig, axes = plt.subplots(2, 8, figsize=(11, 3.3), layout="constrained")
 for ax, w in zip(axes[0], dense_w[order], strict=True):
-    lim = float(w.abs().max())
-    ax.imshow(w, cmap="RdBu_r", vmin=-lim, vmax=lim)
-    ax.set_axis_off()
+    plot.signed_image(ax, w)
 for ax, g, (i, j) in zip(axes[1], conv_maps, positions, strict=True):
-    lim = float(g.abs().max())
-    ax.imshow(g, cmap="RdBu_r", vmin=-lim, vmax=lim)
+    plot.signed_image(ax, g)
     ax.set_title(f"unit at ({i},{j})", fontsize=8)
-    ax.set_axis_off()
 axes[0, 0].set_title("dense units", fontsize=9, loc="left")
 fig.suptitle("Dense units weigh every pixel; a convolutional unit only a 5x5 window")
 plt.show()

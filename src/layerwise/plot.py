@@ -24,6 +24,7 @@ __all__ = [
     "image_rows",
     "paired_runs",
     "runs",
+    "signed_image",
     "to_image",
 ]
 
@@ -337,6 +338,17 @@ def paired_runs(ax, before, after, *, labels=("before", "after"), colors=("0.4",
     runs(ax, [1], [after], color=colors[1], spread=0)
     ax.set(xticks=[0, 1], xticklabels=list(labels), xlim=(-0.5, 1.5))
     return ax
+
+
+def signed_image(ax, values, *, cmap: str = "RdBu_r"):
+    """Draw a map of signed values (a dense unit's weights, a gradient) on ``ax``, symmetric
+    about zero: red positive, blue negative, white zero, scaled to the map's own largest
+    magnitude; axes off. Returns the image."""
+    values = torch.as_tensor(values).detach().cpu()
+    lim = float(values.abs().max())
+    image = ax.imshow(values.numpy(), cmap=cmap, vmin=-lim, vmax=lim)
+    ax.set_axis_off()
+    return image
 
 
 def field_map(ax, values, centre, size, *, color="white", lw=1.0, **imshow):
