@@ -195,18 +195,23 @@ def test_each_worker_gets_its_own_slot_and_a_dead_worker_frees_it(tmp_path):
         code = _CLAIM.format(ext=ext, slots=str(tmp_path), hold=hold)
         return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
 
-    first, second = worker(30), worker(30)
-    held = int(first.stdout.readline())
-    assert {held, int(second.stdout.readline())} == {0, 1}
-    third = worker(0)  # both slots are held: a third worker is refused
-    assert third.wait(timeout=30) != 0
-    first.kill()
-    first.wait()
-    replacement = worker(0)
-    assert int(replacement.stdout.readline()) == held  # the slot the dead worker held
-    assert replacement.wait(timeout=30) == 0
-    second.kill()
-    second.wait()
+    # The holders hold for longer than a loaded machine takes to start a worker; they are
+    # killed below.
+    first, second = worker(600), worker(600)
+    try:
+        held = int(first.stdout.readline())
+        assert {held, int(second.stdout.readline())} == {0, 1}
+        third = worker(0)  # both slots are held: a third worker is refused
+        assert third.wait(timeout=300) != 0
+        first.kill()
+        first.wait()
+        replacement = worker(0)
+        assert int(replacement.stdout.readline()) == held  # the slot the dead worker held
+        assert replacement.wait(timeout=300) == 0
+    finally:
+        for holder in (first, second):
+            holder.kill()
+            holder.wait()
 
 
 def test_pin_worker_splits_the_cores_between_workers(monkeypatch):

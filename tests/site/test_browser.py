@@ -3,7 +3,8 @@
 For every page: no console errors, no failed requests, no request to another host, every image
 loads, no horizontal scrolling on a phone, and no serious or critical accessibility violation
 reported by axe-core. Also: search finds a chapter, the version switcher lists and navigates
-between versions, and screenshots (light and dark) are saved to build/screenshots for review.
+between versions, the header's links fit one line at 1280 px, and screenshots (light, dark and
+phone) of the landing page and three gallery pages are saved to build/screenshots for review.
 """
 
 from __future__ import annotations
@@ -201,20 +202,49 @@ def test_search_finds_a_chapter_by_a_word_on_its_page(base_url, browser):
     assert any("plot_first_layer_filters" in href for href in hits), hits
 
 
-def test_screenshots_light_and_dark(base_url, browser):
+SCREENSHOT_PAGES = {
+    "landing": "index.html",
+    "first-layer-filters": "auto_examples/first_layers/plot_first_layer_filters.html",
+    "occlusion": "auto_examples/what_layers_learn/plot_occlusion_gradcam.html",
+    "imagenet-stages": "auto_examples/imagenet/plot_imagenet_feature_visualization.html",
+}
+VIEWPORTS = {
+    "light": (1280, 900, "light"),
+    "dark": (1280, 900, "dark"),
+    "phone": (390, 844, "light"),
+}
+
+
+def test_screenshots_light_dark_and_phone(base_url, browser):
+    """The landing page and three gallery pages in each theme and on a phone, saved for review;
+    each page shows the theme the browser asks for."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    example = "auto_examples/first_layers/plot_first_layer_filters.html"
-    for scheme in ("light", "dark"):
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme=scheme)
+    for view, (width, height, scheme) in VIEWPORTS.items():
+        context = browser.new_context(
+            viewport={"width": width, "height": height}, color_scheme=scheme
+        )
         page = context.new_page()
-        for name, rel in (("landing", "index.html"), ("gallery-page", example)):
+        for name, rel in SCREENSHOT_PAGES.items():
             page.goto(base_url + rel, wait_until="networkidle")
             theme = page.evaluate("document.documentElement.dataset.theme")
             assert theme == scheme, f"{rel} shows the {theme} theme for a {scheme} browser"
-            out = SCREENSHOTS / f"{name}-{scheme}.png"
+            out = SCREENSHOTS / f"{name}-{view}.png"
             page.screenshot(path=str(out), full_page=name == "landing")
             assert out.stat().st_size > 10_000
         context.close()
+
+
+def test_the_navigation_bar_fits_one_line_at_1280_px(base_url, browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(base_url + "index.html", wait_until="networkidle")
+    tops = page.eval_on_selector_all(
+        ".bd-header .navbar-header-items__center .navbar-nav > li",
+        "items => items.map(e => Math.round(e.getBoundingClientRect().top))",
+    )
+    context.close()
+    assert len(tops) >= 3, "no navigation links found in the header"
+    assert len(set(tops)) == 1, f"the header's links wrap onto {len(set(tops))} lines: {tops}"
 
 
 def test_version_switcher_lists_and_navigates_between_versions(site, tmp_path, serve, browser):
