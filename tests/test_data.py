@@ -60,6 +60,17 @@ def test_photo_tensor_is_the_photo_channels_first_in_0_1():
     assert tensor[:, 10, 20].tolist() == pytest.approx((array[10, 20] / 255).tolist())
 
 
+def test_first_test_keeps_the_first_test_images_and_a_fingerprint_of_its_own():
+    d = data.shapes(n_train=40, n_test=30)
+    head = d.first_test(12)
+    assert torch.equal(head.x_test, d.x_test[:12]) and torch.equal(head.y_test, d.y_test[:12])
+    assert torch.equal(head.x_train, d.x_train)
+    assert all(torch.equal(v, d.labels_test[k][:12]) for k, v in head.labels_test.items())
+    assert head.labels_test and head.fingerprint != d.fingerprint
+    with pytest.raises(ValueError, match="n_test must be in 1..30"):
+        d.first_test(31)
+
+
 def test_unknown_photo_names_the_choices():
     with pytest.raises(ValueError, match="astronaut"):
         data.photo("mona_lisa")

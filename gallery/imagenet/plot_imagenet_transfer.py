@@ -33,19 +33,8 @@ from sklearn.linear_model import LogisticRegression
 from layerwise import data, imagenet, models, runtime, stats, train
 
 # sphinx_gallery_thumbnail_number = 1
-digits = data.digits()
-pool = digits.subset(250, seed=100)
 tasks = {
-    "digits": data.Dataset(
-        name="digits (25 per class, 200 test)",
-        x_train=pool.x_train,
-        y_train=pool.y_train,
-        x_test=digits.x_test[:200],
-        y_test=digits.y_test[:200],
-        classes=digits.classes,
-        mean=digits.mean,
-        std=digits.std,
-    ),
+    "digits": data.digits().subset(250, seed=100).first_test(200),  # 25 per class, 200 test
     "photo patches": data.photo_patches(32, n_train=300, n_test=180),
 }
 labels_per_class = runtime.pick(quick=[1, 5], default=[1, 5, 20], full=[1, 2, 5, 10, 20])

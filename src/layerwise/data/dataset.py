@@ -101,6 +101,17 @@ class Dataset:
             labels_train={k: v[chosen] for k, v in self.labels_train.items()},
         )
 
+    def first_test(self, n_test: int) -> Dataset:
+        """The same dataset with only its first ``n_test`` test images (and their labels)."""
+        if not 0 < n_test <= len(self.y_test):
+            raise ValueError(f"n_test must be in 1..{len(self.y_test)}, got {n_test}.")
+        return self._changed(
+            name=f"{self.name}[test :{n_test}]",
+            x_test=self.x_test[:n_test],
+            y_test=self.y_test[:n_test],
+            labels_test={k: v[:n_test] for k, v in self.labels_test.items()},
+        )
+
     def select_classes(self, classes) -> Dataset:
         """The same dataset restricted to some classes, relabelled ``0..k-1`` in the given order.
 
