@@ -384,7 +384,10 @@ def test_a_concept_notebook_for_readers_has_its_glued_values_in_the_text_and_no_
             {"cell_type": "code", "source": ["from myst_nb import glue\n", "glue('n', 6)\n"]},
             {
                 "cell_type": "markdown",
-                "source": ["A {glue:text}`n`x{glue:text}`n` patch, ", "{glue:text}`share` of it."],
+                "source": [
+                    "A {glue:text}`n`x{glue:text}`n` {term}`patch <receptive field>`, ",
+                    "{glue:text}`share` of it {cite:p}`araujo2019computing`.",
+                ],
             },
         ],
         "metadata": {"kernelspec": {"name": "python3"}},
@@ -396,7 +399,7 @@ def test_a_concept_notebook_for_readers_has_its_glued_values_in_the_text_and_no_
     out = layerwise_build.reader_notebook(notebook, glued, "%pip install layerwise\n")
     install, code, text = out["cells"]
     assert "".join(install["source"]) == "%pip install layerwise\n"
-    assert "".join(text["source"]) == "A 6x6 patch, 3.7% of it."
+    assert "".join(text["source"]) == "A 6x6 patch, 3.7% of it [araujo2019computing]."
     assert "myst_nb" not in "".join(code["source"])
     exec("".join(code["source"]), {})  # the stand-in runs without myst-nb and prints the value
     assert capsys.readouterr().out == "n: 6\n"

@@ -573,7 +573,9 @@ def slowest_pages(times: dict[str, float], count: int = 10) -> str:
 
 # Sphinx-Gallery turns a page's text into the notebook's Markdown but leaves Sphinx roles as
 # they are (":term:`pooling`", ":cite:`olah2017feature`"), which a notebook shows raw.
-_ROLE = re.compile(r":(term|cite|func|mod|class|meth|data|attr|ref):`([^`]+)`")
+_ROLE = re.compile(r":(term|cite|func|mod|class|meth|data|attr|ref|doc):`([^`]+)`")
+# The same roles in MyST (the concept pages): {term}`pooling`, {cite:p}`key`.
+_MYST_ROLE = re.compile(r"\{(term|cite|func|mod|class|meth|data|attr|ref|doc)(?::\w+)?\}`([^`]+)`")
 _GALLERY_REF = re.compile(r"`sphx_glr_auto_examples_(\w+?)_(plot_\w+)\.py`")
 
 
@@ -584,7 +586,7 @@ def _plain_role(match: re.Match) -> str:
         return "[" + ", ".join(key.strip() for key in text.split(",")) + "]"
     if role == "term":
         return shown.strip()
-    if role == "ref":
+    if role in ("ref", "doc"):
         return shown.strip() if target else text
     name = text.lstrip("~")
     return f"`{name.rsplit('.', 1)[-1] if text.startswith('~') else name}`"
@@ -594,7 +596,7 @@ def reader_markdown(text: str) -> str:
     """A notebook's Markdown as a reader sees it: glossary terms as plain words, citations as
     ``[key]``, API names as code, and links to other pages as the page's script name."""
     text = _GALLERY_REF.sub(lambda m: f"`{m.group(1)}/{m.group(2)}.py`", text)
-    return _ROLE.sub(_plain_role, text)
+    return _MYST_ROLE.sub(_plain_role, _ROLE.sub(_plain_role, text))
 
 
 def tidy_gallery_notebooks(srcdir: Path) -> int:
@@ -757,7 +759,8 @@ def _glued_text(output: dict) -> str | None:
 def reader_notebook(notebook: dict, glued: dict, first_cell: str) -> dict:
     """A concept page's executed notebook as a reader gets it: ``first_cell`` (which installs
     the matching ``layerwise``) in front, the values of ``glued`` (myst-nb's ``.glue.json``)
-    written into the text, and ``glue`` replaced by a stand-in that prints its value."""
+    written into the text, the other roles as plain Markdown (:func:`reader_markdown`), and
+    ``glue`` replaced by a stand-in that prints its value."""
     values = {name: _glued_text(output) for name, output in glued.items()}
     cells = []
     for cell in notebook["cells"]:
@@ -765,6 +768,7 @@ def reader_notebook(notebook: dict, glued: dict, first_cell: str) -> dict:
         source = "".join(cell["source"])
         if cell["cell_type"] == "markdown":
             source = _GLUE_ROLE.sub(lambda m: values.get(m.group(1)) or m.group(0), source)
+            source = reader_markdown(source)
         elif cell["cell_type"] == "code":
             source = source.replace(_GLUE_IMPORT, _GLUE_STAND_IN)
         cell["source"] = source.splitlines(keepends=True)

@@ -107,14 +107,18 @@ def test_every_figure_has_a_descriptive_alt_text(site, example):
 
 
 def test_downloaded_notebooks_show_no_raw_sphinx_roles(site):
-    """A notebook's text has no ``:term:`...``` or ``:cite:`...```, which Jupyter would show as
-    they are (the build writes them as plain Markdown)."""
+    """A notebook's text has no ``:term:`...``` or ``{cite:p}`...```, which Jupyter would show
+    as they are (the build writes them as plain Markdown)."""
     notebooks = sorted((site / "_downloads").rglob("plot_*.ipynb"))
     assert len(notebooks) == len(EXAMPLES)
-    for path in notebooks:
+    concepts = sorted((site / "notebooks").rglob("*.ipynb"))  # the concept pages, from MyST
+    assert concepts
+    for path in notebooks + concepts:
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
         text = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
-        raw = re.findall(r":(?:term|cite|func|mod|class|meth|data|attr|ref):`", text)
+        raw = re.findall(
+            r":(?:term|cite|func|mod|class|meth|data|attr|ref|doc):`|\{\w+(?::\w+)?\}`", text
+        )
         assert not raw, f"{path.name} shows {len(raw)} raw roles, e.g. {raw[0]}"
 
 
