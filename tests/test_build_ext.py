@@ -435,3 +435,16 @@ def test_a_gallery_notebook_shows_sphinx_roles_as_plain_markdown(tmp_path):
     cells = json.loads((chapter / "plot_a.ipynb").read_text())["cells"]
     assert [c["source"] for c in cells] == ["A channel.", "x = ':term:`kept`'"]
     assert layerwise_build.tidy_gallery_notebooks(tmp_path) == 0  # already tidy
+
+
+def test_a_new_benchmark_record_reexecutes_the_notebook_pages(tmp_path):
+    cache, data = tmp_path / "jupyter-cache", tmp_path / "benchmarks"
+    data.mkdir()
+    write(data / "cpu.json", '{"commit": "a"}')
+    layerwise_build.invalidate_notebook_cache(cache, data)
+    cache.mkdir()  # what myst-nb writes while executing the pages
+    assert not layerwise_build.invalidate_notebook_cache(cache, data)  # nothing changed
+    assert cache.exists()
+    write(data / "cpu.json", '{"commit": "b"}')  # nox -s bench wrote a new record
+    assert layerwise_build.invalidate_notebook_cache(cache, data)
+    assert not cache.exists()

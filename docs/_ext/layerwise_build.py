@@ -230,11 +230,16 @@ def invalidate_stale_examples(examples_dirs: list[Path], gallery_dirs: list[Path
     return rerun
 
 
-def invalidate_notebook_cache(cache_path: Path) -> bool:
-    """Drop myst-nb's execution cache when the library or environment changed."""
+#: Data files the MyST pages read when they run (the benchmarks page renders these records).
+NOTEBOOK_DATA = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def invalidate_notebook_cache(cache_path: Path, data: Path = NOTEBOOK_DATA) -> bool:
+    """Drop myst-nb's execution cache when the library, the environment or a data file the
+    pages read (``data/*.json``, e.g. a new ``nox -s bench`` record) changed."""
     env = environment_fingerprint()
     h = hashlib.sha256(json.dumps(env, sort_keys=True).encode())
-    for path in library_modules().values():
+    for path in [*library_modules().values(), *sorted(Path(data).glob("*.json"))]:
         h.update(path.read_bytes())
     stamp = cache_path.parent / f"{cache_path.name}.fingerprint"
     current = h.hexdigest()[:16]

@@ -244,7 +244,8 @@ def test_the_navigation_bar_fits_one_line_at_1280_px(base_url, browser):
     )
     context.close()
     assert len(tops) >= 3, "no navigation links found in the header"
-    assert len(set(tops)) == 1, f"the header's links wrap onto {len(set(tops))} lines: {tops}"
+    # One line: the tops agree to a pixel or two (a wrapped link sits a whole line, ~40 px, lower).
+    assert max(tops) - min(tops) <= 4, f"the header's links wrap onto more lines: tops {tops}"
 
 
 def test_version_switcher_lists_and_navigates_between_versions(site, tmp_path, serve, browser):
