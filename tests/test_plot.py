@@ -118,6 +118,14 @@ def test_image_rows_draws_one_titled_row_per_group_and_leaves_spare_cells_empty(
         plot.image_rows(rows, row_titles=["only one"])
 
 
+def test_image_rows_colours_one_channel_maps_with_the_given_cmap():
+    fig = plot.image_rows([[torch.rand(5, 5).numpy(), torch.rand(5, 5, 3).numpy()]], cmap="magma")
+    grey, colour = [ax.images[0] for ax in fig.axes if ax.images]
+    assert grey.get_cmap().name == "magma"
+    assert colour.get_array().shape == (5, 5, 3)  # drawn as colour, not through the map
+    plt.close(fig)
+
+
 def test_image_rows_draws_a_strip_of_titled_examples_under_each_image():
     big, small = torch.rand(8, 8, 3).numpy(), torch.rand(4, 4, 3).numpy()
     rows = [[big, big], [big]]

@@ -38,17 +38,17 @@ model = recipe.fit(seed=0).model.cpu()
 photo = data.photo_tensor("astronaut")[None]
 maps = features.extract(model, patches.normalize(photo), ["relu2", "relu3"])
 n_show = 5
-fig, axes = plt.subplots(2, n_show + 1, figsize=(11, 4.4), layout="constrained")
-for row, name in zip(axes, ["relu2", "relu3"], strict=True):
+shown = {}  # layer -> its maps and the n_show channels whose response varies most
+for name in ["relu2", "relu3"]:
     m = maps[name][0]
-    varied = m.flatten(1).std(1).argsort(descending=True)[:n_show]
-    row[0].imshow(plot.to_image(photo[0]))
-    row[0].set_title(f"{name}: {m.shape[1]}x{m.shape[2]} maps", fontsize=9)
-    for ax, c in zip(row[1:], varied.tolist(), strict=True):
-        ax.imshow(m[c].numpy(), cmap="magma")
-        ax.set_title(f"{name}, channel {c}", fontsize=9)
-    for ax in row:
-        ax.set_axis_off()
+    shown[name] = m, m.flatten(1).std(1).argsort(descending=True)[:n_show].tolist()
+fig = plot.image_rows(
+    [[plot.to_image(photo[0])] + [m[c].numpy() for c in top] for m, top in shown.values()],
+    titles=[["the photograph"] + [f"channel {c}" for c in top] for _, top in shown.values()],
+    row_titles=[f"{name}: {m.shape[1]}x{m.shape[2]} maps" for name, (m, _) in shown.items()],
+    cmap="magma",
+    figsize=(11, 4.6),
+)
 fig.suptitle("Where single layer-2 and layer-3 channels respond on a photograph")
 plt.show()
 

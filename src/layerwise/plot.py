@@ -106,6 +106,7 @@ def image_rows(
     row_titles: Sequence[str] | None = None,
     examples: Sequence[Sequence[Sequence[np.ndarray]]] | None = None,
     example_titles: Sequence[Sequence[Sequence[str]]] | None = None,
+    cmap: str | None = None,
     figsize: tuple[float, float] | None = None,
     size: float = 1.6,
 ):
@@ -116,8 +117,8 @@ def image_rows(
     of images: every row has as many columns as the longest, and the cells left over stay empty.
     ``examples[i][j]``, if given, is a list of smaller images drawn in a strip under image ``j``
     of row ``i`` (say, the photographs that excite the unit the image was made for), with
-    ``example_titles`` shaped like ``examples``. The figure is ``figsize``, or ``size`` inches
-    per image.
+    ``example_titles`` shaped like ``examples``. ``cmap`` colours the one-channel images (maps,
+    filters); colour images ignore it. The figure is ``figsize``, or ``size`` inches per image.
     """
     if titles is not None and [len(t) for t in titles] != [len(r) for r in rows]:
         raise ValueError("titles must hold one title per image, row by row, like rows.")
@@ -148,7 +149,7 @@ def image_rows(
         for j, ax in enumerate(axes):
             ax.set_axis_off()
             if j < len(images):
-                ax.imshow(images[j])
+                ax.imshow(images[j], cmap=cmap)
                 if titles is not None:
                     ax.set_title(titles[i][j], fontsize=8)
                 for e, small in enumerate(examples[i][j] if strip else ()):
