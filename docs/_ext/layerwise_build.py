@@ -578,14 +578,15 @@ def slowest_pages(times: dict[str, float], count: int = 10) -> str:
 
 # Sphinx-Gallery turns a page's text into the notebook's Markdown but leaves Sphinx roles as
 # they are (":term:`pooling`", ":cite:`olah2017feature`"), which a notebook shows raw.
-_ROLE = re.compile(r":(term|cite|func|mod|class|meth|data|attr|ref|doc):`([^`]+)`")
 # The same roles in MyST (the concept pages): {term}`pooling`, {cite:p}`key`.
-_MYST_ROLE = re.compile(r"\{(term|cite|func|mod|class|meth|data|attr|ref|doc)(?::\w+)?\}`([^`]+)`")
+_ROLES = "term|cite|func|mod|class|meth|data|attr|ref|doc"
+_ROLE = re.compile(rf"(?::({_ROLES}):|\{{({_ROLES})(?::\w+)?\}})`([^`]+)`")
 _GALLERY_REF = re.compile(r"`sphx_glr_auto_examples_(\w+?)_(plot_\w+)\.py`")
 
 
 def _plain_role(match: re.Match) -> str:
-    role, text = match.groups()
+    rst_role, myst_role, text = match.groups()
+    role = rst_role or myst_role
     shown, _, target = text.partition(" <")
     if role == "cite":
         return "[" + ", ".join(key.strip() for key in text.split(",")) + "]"
@@ -601,7 +602,7 @@ def reader_markdown(text: str) -> str:
     """A notebook's Markdown as a reader sees it: glossary terms as plain words, citations as
     ``[key]``, API names as code, and links to other pages as the page's script name."""
     text = _GALLERY_REF.sub(lambda m: f"`{m.group(1)}/{m.group(2)}.py`", text)
-    return _MYST_ROLE.sub(_plain_role, _ROLE.sub(_plain_role, text))
+    return _ROLE.sub(_plain_role, text)
 
 
 def tidy_gallery_notebooks(srcdir: Path) -> int:
@@ -623,7 +624,8 @@ def tidy_gallery_notebooks(srcdir: Path) -> int:
 
 
 def _after_gallery(app):
-    """After the gallery has run: the slowest pages, then stop if a claim does not hold."""
+    """After the gallery has run: the slowest pages, the notebooks' Markdown made readable
+    (:func:`tidy_gallery_notebooks`), then stop if a claim does not hold."""
     from sphinx.errors import ExtensionError
 
     times = page_times(Path(app.srcdir))

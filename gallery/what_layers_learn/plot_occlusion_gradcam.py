@@ -288,9 +288,9 @@ for s, net in networks.items():
     random_state = train.initial_state(recipe.config, seed=s + 1)
     original = [gradcam3(net, x, a) for x, a, _ in composites]
     for stage, prefixes in zip(stage_names, cascade, strict=True):
-        shuffled = randomised(net, prefixes, random_state)
+        random_net = randomised(net, prefixes, random_state)
         r = [
-            np.nan_to_num(spearmanr(o, gradcam3(shuffled, x, a)).statistic)
+            np.nan_to_num(spearmanr(o, gradcam3(random_net, x, a)).statistic)
             for o, (x, a, _) in zip(original, composites, strict=True)
         ]
         rho[stage].append(float(np.mean(r)))

@@ -135,7 +135,7 @@ def image_rows(
     ncols = max(len(images) for images in rows)
     strip = max((len(e) for row in examples for e in row), default=0) if examples else 0
     if figsize is None:
-        height = size * 1.25 + (size / max(strip, 1) * 1.25 if strip else 0)
+        height = size * 1.25 * (1 + (1 / strip if strip else 0))
         figsize = (size * ncols, height * len(rows) + (0.3 if row_titles else 0))
     fig = plt.figure(figsize=figsize, layout="constrained")
     subfigures = np.atleast_1d(fig.subfigures(len(rows), 1))
@@ -153,11 +153,11 @@ def image_rows(
                 if titles is not None:
                     ax.set_title(titles[i][j], fontsize=8)
                 for e, small in enumerate(examples[i][j] if strip else ()):
-                    ax = row.add_subplot(grid[1, strip * j + e])
-                    ax.imshow(small)
-                    ax.set_axis_off()
+                    below = row.add_subplot(grid[1, strip * j + e])
+                    below.imshow(small)
+                    below.set_axis_off()
                     if example_titles is not None:
-                        ax.set_title(example_titles[i][j][e], fontsize=6, pad=1)
+                        below.set_title(example_titles[i][j][e], fontsize=6, pad=1)
         if row_titles is not None:
             row.suptitle(row_titles[i], fontsize=10)
     return fig
