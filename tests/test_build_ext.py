@@ -448,3 +448,12 @@ def test_a_new_benchmark_record_reexecutes_the_notebook_pages(tmp_path):
     write(data / "cpu.json", '{"commit": "b"}')  # nox -s bench wrote a new record
     assert layerwise_build.invalidate_notebook_cache(cache, data)
     assert not cache.exists()
+
+
+def test_notebook_pages_are_the_myst_notebooks(tmp_path):
+    write(tmp_path / "why.md", "---\nfile_format: mystnb\n---\n# Why\n")
+    write(tmp_path / "plain.md", "# Plain\n")
+    (tmp_path / "concepts").mkdir()
+    write(tmp_path / "concepts" / "arith.md", "---\nfile_format: mystnb\n---\n# A\n")
+    found = layerwise_build.notebook_pages(tmp_path, ["why", "plain", "concepts/arith", "api"])
+    assert found == ["concepts/arith", "why"]

@@ -717,8 +717,27 @@ def _on_config_inited(app, config):
     if rerun:
         print(f"layerwise: library or environment changed; re-running {', '.join(rerun)}")
     cache = getattr(config, "nb_execution_cache_path", None)  # set when myst-nb is loaded
-    if cache and invalidate_notebook_cache(Path(cache)):
+    app.layerwise_notebooks_stale = bool(cache) and invalidate_notebook_cache(Path(cache))
+    if app.layerwise_notebooks_stale:
         print("layerwise: library or environment changed; re-executing notebook pages")
+
+
+def notebook_pages(srcdir: Path, docnames) -> list[str]:
+    """The pages among ``docnames`` that are MyST notebooks (their code runs at build time)."""
+    found = []
+    for name in docnames:
+        source = srcdir / f"{name}.md"
+        if source.is_file() and "file_format: mystnb" in source.read_text(encoding="utf-8")[:500]:
+            found.append(name)
+    return sorted(found)
+
+
+def _notebooks_outdated(app, env, added, changed, removed):
+    # A dropped execution cache re-runs a notebook page only if Sphinx reads the page again,
+    # which it does not do for an unchanged source: name them all.
+    if not getattr(app, "layerwise_notebooks_stale", False):
+        return []
+    return notebook_pages(Path(app.srcdir), env.found_docs)
 
 
 # Two markup problems that accessibility checkers (axe-core) report as serious:
@@ -899,6 +918,7 @@ def setup(app):
     app.connect("source-read", _insert_answer_box)
     app.connect("source-read", _fill_claims_page)
     app.connect("env-get-outdated", _claims_page_outdated)
+    app.connect("env-get-outdated", _notebooks_outdated)
     app.connect("env-purge-doc", _purge_citing)
     app.connect("env-merge-info", _merge_citing)
     app.add_role("claim", _claim_role)
