@@ -218,3 +218,40 @@ def test_signed_image_is_symmetric_about_zero_at_the_maps_largest_magnitude():
     assert image.get_clim() == (-2.0, 2.0)
     assert image.get_cmap().name == "RdBu_r" and not ax.axison
     plt.close(fig)
+
+
+def test_interval_errors_reach_from_each_estimate_to_its_interval_ends():
+    from layerwise import stats
+
+    runs = stats.Runs([0.1, 0.2, 0.6])
+    wilson = stats.proportion(5, 5)  # a share of 1: its interval ends at the estimate
+    est, err = plot.interval_errors([runs, wilson, [2.0], [1.0, 3.0]])
+    iv = runs.interval()
+    assert est.tolist() == pytest.approx([0.3, 1.0, 2.0, 2.0])
+    assert err[:, 0].tolist() == pytest.approx([0.3 - iv.low, iv.high - 0.3])
+    assert err[1, 1] == 0 and err[0, 1] == pytest.approx(1 - wilson.low)
+    assert err[:, 2].tolist() == [0, 0]  # one run: no interval, no bar
+    assert err[0, 3] == err[1, 3] > 1  # plain numbers are taken as runs (t interval)
+    assert (err >= 0).all()
+
+
+def test_errorbar_bar_and_band_draw_the_estimates_and_intervals():
+    from layerwise import stats
+
+    measured = [stats.Runs([1.0, 2.0, 3.0]), stats.Runs([4.0, 4.5, 5.0])]
+    low, high = zip(*[(m.interval().low, m.interval().high) for m in measured], strict=True)
+    fig, ax = plt.subplots()
+    drawn = plot.errorbar(ax, [0, 1], measured, fmt="o", label="e")
+    line, _, (vertical,) = drawn.lines
+    assert line.get_ydata().tolist() == [2.0, 4.5]
+    ends = [sorted(s[:, 1].tolist()) for s in vertical.get_segments()]
+    assert sum(ends, []) == pytest.approx([low[0], high[0], low[1], high[1]])
+    bars = plot.bar(ax, [0, 1], measured, 0.4, color="grey")
+    assert [b.get_height() for b in bars] == [2.0, 4.5]
+    assert [b.get_width() for b in bars] == [0.4, 0.4]
+    assert bars.errorbar is not None
+    line = plot.band(ax, [0, 1], measured, "s--", color="C2")
+    assert line.get_ydata().tolist() == [2.0, 4.5] and line.get_linestyle() == "--"
+    ys = ax.collections[-1].get_paths()[0].vertices[:, 1]  # the band, drawn last
+    assert ys.min() == pytest.approx(low[0]) and ys.max() == pytest.approx(high[1])
+    plt.close(fig)

@@ -85,17 +85,9 @@ fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), layout="constrained", sharey=T
 for ax, (k, label) in zip(axes, enumerate(labels), strict=True):
     for n, name in enumerate(nets):
         for kind, style in (("trained", "-"), ("untrained", ":")):
-            a = acc[name, kind][:, :, k]
-            runs = [stats.Runs(a[:, j]).interval() for j in range(a.shape[1])]
-            half = [r.estimate - r.low if np.isfinite(r.low) else 0 for r in runs]
-            ax.errorbar(
-                [0, 1],
-                [r.estimate for r in runs],
-                yerr=half,
-                fmt="o" + style,
-                capsize=3,
-                color=f"C{n}",
-                label=f"{name}, {kind}",
+            per_layer = acc[name, kind][:, :, k].T  # one row of seeds per hidden layer
+            plot.errorbar(
+                ax, [0, 1], per_layer, fmt="o" + style, color=f"C{n}", label=f"{name}, {kind}"
             )
     ax.axhline(chance[label], color="grey", ls="--", lw=1, label="chance")
     ax.set(xticks=[0, 1], xticklabels=["hidden layer 1", "hidden layer 2"], title=label)

@@ -126,9 +126,7 @@ acc = {
 }  # (seed, layer)
 fig, ax = plt.subplots(figsize=(6.4, 3.4), layout="constrained")
 for kind, style in (("trained", "o-"), ("untrained", "s--")):
-    runs = [stats.Runs(acc[kind][:, j]).interval() for j in range(len(layers))]
-    half = [r.estimate - r.low if np.isfinite(r.low) else 0 for r in runs]
-    ax.errorbar(layers, [r.estimate for r in runs], yerr=half, fmt=style, capsize=3, label=kind)
+    plot.errorbar(ax, layers, acc[kind].T, fmt=style, label=kind)
 ax.axhline(1 / patches.num_classes, color="grey", ls=":", label="chance")
 ax.set(ylim=(0, 1), ylabel="probe test accuracy", title="Which photograph? Read from each block")
 ax.legend()

@@ -108,14 +108,12 @@ fig, ax = plt.subplots(figsize=(7.6, 3.8), layout="constrained")
 positions = np.arange(len(imagenet.STAGES))
 ax.axhline(0.5, color="k", lw=0.8, ls=":", label="chance")
 for k, (name, intervals) in enumerate(held.items()):
-    est = np.array([i.estimate for i in intervals])
-    err = np.array([[i.estimate - i.low, i.high - i.estimate] for i in intervals]).T
     if name == "trained":
         style = dict(color="C0", lw=2, ms=7, zorder=3, label="ImageNet-trained")
     else:
         label = f"untrained ({len(seeds)} seeds)" if k == 1 else None
         style = dict(color="0.6", lw=1, ms=4, label=label)
-    ax.errorbar(positions + 0.07 * (k - 1), est, yerr=err, marker="o", capsize=3, **style)
+    plot.errorbar(ax, positions + 0.07 * (k - 1), intervals, marker="o", **style)
 ax.set_xticks(positions, imagenet.STAGES)
 ax.set_ylabel("held-out AUC of the best unit")
 ax.set_ylim(0.45, 1.02)

@@ -30,7 +30,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from layerwise import data, imagenet, models, runtime, stats, train
+from layerwise import data, imagenet, models, plot, runtime, stats, train
 
 # sphinx_gallery_thumbnail_number = 1
 tasks = {
@@ -105,12 +105,8 @@ for ax, (name, task) in zip(axes, tasks.items(), strict=True):
         ("frozen", "frozen ImageNet features + linear", "C0"),
         ("scratch", "small CNN from scratch", "C3"),
     ):
-        runs = [accuracy[name, method, n].interval() for n in labels_per_class]
-        est = np.array([r.estimate for r in runs])
-        err = np.array([[r.estimate - r.low, r.high - r.estimate] for r in runs]).T
-        ax.errorbar(
-            labels_per_class, est, yerr=err, marker="o", capsize=3, color=colour, label=label
-        )
+        runs = [accuracy[name, method, n] for n in labels_per_class]
+        plot.errorbar(ax, labels_per_class, runs, marker="o", color=colour, label=label)
     ax.axhline(1 / task.num_classes, color="k", lw=0.8, ls=":")
     ax.set_xscale("log")
     ax.set_xticks(labels_per_class, [str(n) for n in labels_per_class])

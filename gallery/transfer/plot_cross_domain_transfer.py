@@ -24,7 +24,7 @@ with one to five labelled digits per class.
 import matplotlib.pyplot as plt
 import numpy as np
 
-from layerwise import data, models, runtime, stats, train, transfer
+from layerwise import data, models, plot, runtime, stats, train, transfer
 
 source_data = data.shapes(
     n_train=runtime.pick(quick=400, default=3000, full=20000),
@@ -109,25 +109,14 @@ colors = {"frozen features + new head": "C0", "fine-tuned": "C2", "from scratch"
 fig, axes = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
 x = np.arange(len(per_class))
 for i, m in enumerate(methods):
-    ints = [acc[m][k].interval() for k in per_class]
-    mean = [s.estimate for s in ints]
-    err = np.array([[s.estimate - s.low, s.high - s.estimate] for s in ints]).T
-    axes[0].errorbar(
-        x + (i - 1) * 0.05, mean, yerr=err, marker="o", capsize=3, color=colors[m], label=m
-    )
+    runs = [acc[m][k] for k in per_class]
+    plot.errorbar(axes[0], x + (i - 1) * 0.05, runs, marker="o", color=colors[m], label=m)
     if m != "from scratch":
-        diffs = [stats.paired(acc[m][k], acc["from scratch"][k]).interval() for k in per_class]
-        mean = [d.estimate for d in diffs]
-        err = np.array([[d.estimate - d.low, d.high - d.estimate] for d in diffs]).T
-        axes[1].errorbar(
-            x + (i - 0.5) * 0.05,
-            mean,
-            yerr=err,
-            marker="o",
-            capsize=3,
-            color=colors[m],
+        diffs = [stats.paired(acc[m][k], acc["from scratch"][k]) for k in per_class]
+        plot.errorbar(
+            axes[1], x + (i - 0.5) * 0.05, diffs, marker="o", color=colors[m],
             label=f"{m} minus scratch",
-        )
+        )  # fmt: skip
 axes[0].axhline(1 / digits.num_classes, color="0.6", ls=":", lw=1, label="chance")
 axes[0].set_ylabel("test accuracy on digits")
 axes[0].set_title("Learning digits from a few labels")

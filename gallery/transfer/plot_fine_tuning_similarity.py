@@ -27,7 +27,7 @@ fine-tuning, on the same signals.
 import matplotlib.pyplot as plt
 import numpy as np
 
-from layerwise import features, runtime, similarity, stats, train, transfer, zoo
+from layerwise import features, plot, runtime, similarity, stats, train, transfer, zoo
 
 halves = zoo.mnist1d_halves()
 config = halves.config
@@ -89,10 +89,7 @@ for (p, color, marker), dx in zip(
     (-0.06, 0, 0.06),
     strict=True,
 ):
-    ints = [r.interval() for r in runs[p]]
-    mean = np.array([i.estimate for i in ints])
-    err = np.array([[i.estimate - i.low, i.high - i.estimate] for i in ints]).T
-    ax.errorbar(pos + dx, mean, yerr=err, color=color, marker=marker, capsize=3, label=p)
+    plot.errorbar(ax, pos + dx, runs[p], color=color, marker=marker, label=p)
 ax.set_xticks(pos, [f"block {i}" for i in pos])
 ax.set_ylim(0, 1.05)
 ax.set_ylabel("linear CKA on B's test signals")

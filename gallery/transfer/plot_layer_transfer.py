@@ -26,7 +26,7 @@ experiment with a six-block 1-D CNN on MNIST-1D, small enough to train on a CPU 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from layerwise import runtime, stats, transfer, zoo
+from layerwise import plot, runtime, stats, transfer, zoo
 
 halves = zoo.mnist1d_halves()
 print(f"A: digits {', '.join(halves.a.classes)}  ({len(halves.a.y_train)} training signals)")
@@ -111,11 +111,8 @@ for i, v in enumerate(transfer.VARIANTS):
         (axes[0], [acc[(v, n)] for n in cuts]),
         (axes[1], [stats.paired(acc[(v, n)], base) for n in cuts]),
     ):
-        ints = [s.interval() for s in series]
-        mean = np.array([s.estimate for s in ints])
-        err = np.array([[s.estimate - s.low, s.high - s.estimate] for s in ints]).T
         fill = "white" if v.endswith("+") else color
-        ax.errorbar(x, mean, yerr=err, color=color, marker=marker, mfc=fill, ls=ls, capsize=2)
+        plot.errorbar(ax, x, series, color=color, marker=marker, mfc=fill, ls=ls, capsize=2)
         ax.plot([], [], color=color, marker=marker, mfc=fill, ls=ls, label=v)
 for ax in axes:
     ax.set_xticks(cuts, [f"n = {n}" for n in cuts])

@@ -159,18 +159,9 @@ print(
 fig, axes = plt.subplots(1, 3, figsize=(11, 3.6), layout="constrained", sharex=True)
 for k, (ax, level) in enumerate(zip(axes, levels, strict=True)):
     for kind, style in (("trained", "-o"), ("untrained", "--s")):
-        iv = [runs(kind, layer, level).interval() for layer in layers]
-        ax.plot(
-            layers,
-            [i.estimate for i in iv],
-            style,
-            color=f"C{k}",
-            alpha=1 if kind == "trained" else 0.6,
-            label=kind,
-        )
-        ax.fill_between(
-            layers, [i.low for i in iv], [i.high for i in iv], color=f"C{k}", alpha=0.2
-        )
+        measured = [runs(kind, layer, level) for layer in layers]
+        alpha = 1 if kind == "trained" else 0.6
+        plot.band(ax, layers, measured, style, color=f"C{k}", alpha=alpha, label=kind)
     ax.axhline(chance[k], color="grey", ls=":", label="chance")
     top = max(acc["trained"][:, :, k].max(), acc["untrained"][:, :, k].max())
     ax.set_ylim(

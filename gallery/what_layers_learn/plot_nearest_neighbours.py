@@ -125,10 +125,7 @@ plt.show()
 fig, ax = plt.subplots(figsize=(6.4, 3.4), layout="constrained")
 pos = np.arange(len(spaces))
 for offset, kind, colour in ((-0.2, "trained", "C0"), (0.2, "untrained", "grey")):
-    iv = [runs(kind, s).interval() for s in spaces]
-    mean = np.array([i.estimate for i in iv])
-    err = np.array([[i.estimate - i.low for i in iv], [i.high - i.estimate for i in iv]])
-    ax.bar(pos + offset, mean, 0.4, yerr=err, color=colour, label=kind, capsize=3)
+    plot.bar(ax, pos + offset, [runs(kind, s) for s in spaces], 0.4, color=colour, label=kind)
 ax.axhline(1 / patches.num_classes, color="k", ls=":", label="chance")
 ax.set_xticks(pos, spaces)
 ax.set_ylabel("neighbours from the same photo")

@@ -209,14 +209,7 @@ for m in methods:
     print(f"{m:>16}: share of positive attribution on the class's own half {share[m]}")
 
 fig, ax = plt.subplots(figsize=(6.4, 3.0), layout="constrained")
-iv = [share[m].interval() for m in methods]
-ax.bar(
-    methods,
-    [i.estimate for i in iv],
-    color=["C3", "C0", "C1", "C2"],
-    yerr=[[i.estimate - i.low for i in iv], [i.high - i.estimate for i in iv]],
-    capsize=4,
-)
+plot.bar(ax, methods, [share[m] for m in methods], color=["C3", "C0", "C1", "C2"], capsize=4)
 for i, m in enumerate(methods):
     ax.plot([i] * len(seeds), share[m].values, "k.", ms=4, label="one seed" if i == 0 else None)
 ax.axhline(0.5, color="k", ls=":", label="no preference")
@@ -300,14 +293,7 @@ for stage in stage_names:
 
 fig, ax = plt.subplots(figsize=(6.4, 3.0), layout="constrained")
 ax.plot(["none"], [1.0], "o", color="C0")
-iv = [rank[s].interval() for s in stage_names]
-ax.errorbar(
-    stage_names,
-    [i.estimate for i in iv],
-    fmt="-o",
-    yerr=[[i.estimate - i.low for i in iv], [i.high - i.estimate for i in iv]],
-    capsize=4,
-)
+plot.errorbar(ax, stage_names, [rank[s] for s in stage_names], fmt="-o", capsize=4)
 ax.axhline(0, color="grey", ls=":")
 ax.set_ylim(-0.5, 1.08)
 ax.set_xlabel("layers re-initialised, cascading from the top")

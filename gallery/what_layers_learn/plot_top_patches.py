@@ -175,16 +175,8 @@ for shift, (label, values, colour) in zip(
     [("trained", trained_purity, "C0"), ("untrained", untrained_purity, "grey")],
     strict=True,
 ):
-    iv = [values[n].interval() for n in layers]
-    ax.bar(
-        pos + shift,
-        [i.estimate for i in iv],
-        0.4,
-        color=colour,
-        label=f"{label} ({len(seeds)} seeds)",
-        yerr=[[i.estimate - i.low for i in iv], [i.high - i.estimate for i in iv]],
-        capsize=3,
-    )
+    measured = [values[n] for n in layers]
+    plot.bar(ax, pos + shift, measured, 0.4, color=colour, label=f"{label} ({len(seeds)} seeds)")
 ax.axhline(null, color="k", ls=":", label="photographs shuffled")
 ax.set_xticks(pos, layers)
 ax.set_ylim(0, 1.2)

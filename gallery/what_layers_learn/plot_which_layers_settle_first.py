@@ -84,12 +84,7 @@ fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained", sharey=T
 for ax, (name, curve) in zip(axes, curves.items(), strict=True):
     epochs = np.arange(curve.shape[1])
     for j, layer in enumerate(layers):
-        runs_e = [stats.Runs(curve[:, e, j]).interval() for e in epochs]
-        mean = np.array([r.estimate for r in runs_e])
-        low = np.array([r.low if np.isfinite(r.low) else r.estimate for r in runs_e])
-        high = np.array([r.high if np.isfinite(r.high) else r.estimate for r in runs_e])
-        ax.plot(epochs, mean, "o-", ms=3, color=f"C{j}", label=layer)
-        ax.fill_between(epochs, low, high, color=f"C{j}", alpha=0.2)
+        plot.band(ax, epochs, curve[:, :, j].T, ms=3, color=f"C{j}", label=layer)
     ax.axhline(SETTLED, color="grey", ls=":", lw=1)
     ax.set(xlabel="epoch", title=f"{name} ({len(seeds)} seeds)", ylim=(0, 1.02))
 axes[0].set_ylabel("linear CKA with the layer's final state")

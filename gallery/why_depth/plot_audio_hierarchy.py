@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from layerwise import data, models, runtime, similarity, stats, train
+from layerwise import data, models, plot, runtime, similarity, stats, train
 
 sounds = data.spoken_words(
     n_train=runtime.pick(quick=400, default=1200, full=8000),
@@ -162,10 +162,7 @@ chance = np.array([1 / 4, 1 / 2, 1 / 8])
 fig, axes = plt.subplots(1, 3, figsize=(11, 3.6), layout="constrained", sharex=True)
 for k, (ax, name) in enumerate(zip(axes, labels, strict=True)):
     for kind, style in (("trained", "o-"), ("untrained", "s--")):
-        runs = [stats.Runs(acc[kind][:, j, k]).interval() for j in range(len(layers))]
-        mean = np.array([r.estimate for r in runs])
-        half = np.array([r.estimate - r.low if np.isfinite(r.low) else 0 for r in runs])
-        ax.errorbar(range(len(layers)), mean, yerr=half, fmt=style, capsize=3, label=kind)
+        plot.errorbar(ax, range(len(layers)), acc[kind][:, :, k].T, fmt=style, label=kind)
     ax.axhline(chance[k], color="grey", ls=":", label="chance")
     ax.set(xticks=range(len(layers)), xticklabels=layers, ylim=(0, 1.02), title=name)
 axes[0].set_ylabel("probe test accuracy")

@@ -22,7 +22,7 @@ hand, and then measure what *training* finds.
 import matplotlib.pyplot as plt
 import numpy as np
 
-from layerwise import parity, runtime, stats
+from layerwise import parity, plot, runtime, stats
 
 ns = list(range(2, 17))
 tree = {n: parity.xor_tree(n) for n in ns}
@@ -109,18 +109,8 @@ styles = {"1 layer of n units": "o:", "3 layers of n units": "s-"}
 for k, name in enumerate(arms):
     shift = (k - 1) * 0.12
     rates = [stats.proportion(runs[n][name][1], len(seeds)) for n in bits]
-    est = np.array([r.estimate for r in rates])
-    err = np.array([[r.estimate - r.low for r in rates], [r.high - r.estimate for r in rates]])
-    err = err.clip(min=0)  # rounding: a share of 0 or 1 is its interval's end
-    ax_rate.errorbar(
-        np.array(bits) + shift,
-        est,
-        yerr=err,
-        fmt=styles.get(name, "^--"),
-        ms=5,
-        capsize=3,
-        label=name,
-    )
+    style = styles.get(name, "^--")
+    plot.errorbar(ax_rate, np.array(bits) + shift, rates, fmt=style, ms=5, label=name)
     size = [parity.parameter_count(n, *runs[n][name][0]) for n in bits]
     ax_size.bar(np.array(bits) + (k - 1) * 0.27, size, 0.27, label=name)
 ax_rate.set(xlabel="number of bits n", ylabel=f"share of {len(seeds)} seeds at 100 %")

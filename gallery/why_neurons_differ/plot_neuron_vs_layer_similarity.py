@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from layerwise import data, features, models, neurons, runtime, similarity, stats, train
+from layerwise import data, features, models, neurons, plot, runtime, similarity, stats, train
 
 digits = data.digits(size=16)
 config = models.CNNConfig(in_channels=1, num_classes=10, widths=(16, 32, 64))
@@ -150,10 +150,8 @@ fig, axes = plt.subplots(1, 3, figsize=(12, 3.9), layout="constrained")
 x = np.arange(len(layers))
 for k, kind in enumerate(acts):
     for ax, measure in zip(axes[:2], (unit_match, layer_cka), strict=True):
-        runs = [measure[kind, n].interval() for n in layers]
-        est = np.array([r.estimate for r in runs])
-        err = np.array([[r.estimate - r.low for r in runs], [r.high - r.estimate for r in runs]])
-        ax.bar(x + 0.2 * (2 * k - 1), est, 0.4, yerr=err, capsize=3, label=kind, color=f"C{k}")
+        measured = [measure[kind, n] for n in layers]
+        plot.bar(ax, x + 0.2 * (2 * k - 1), measured, 0.4, label=kind, color=f"C{k}")
 axes[0].set(ylabel="best-match correlation of a unit", title="Single units")
 axes[1].set(ylabel="CKA across seeds (debiased)", title="Whole layers")
 for ax in axes[:2]:

@@ -1,4 +1,5 @@
-"""Figure helpers shared by the pages: filter grids, image grids, feature maps and animations.
+"""Figure helpers shared by the pages: filter grids, image grids, feature maps, animations, and
+measurements drawn with their 95 % intervals.
 
 Figures are drawn on an opaque white background, so they stay readable in the site's dark mode.
 """
@@ -14,6 +15,9 @@ import torch
 
 __all__ = [
     "architecture",
+    "band",
+    "bar",
+    "errorbar",
     "feature_map_grid",
     "field_map",
     "filter_grid",
@@ -22,6 +26,7 @@ __all__ = [
     "image_animation",
     "image_grid",
     "image_rows",
+    "interval_errors",
     "paired_runs",
     "runs",
     "signed_image",
@@ -256,6 +261,52 @@ def feature_map_grid(
     return fig
 
 
+def interval_errors(measurements) -> tuple[np.ndarray, np.ndarray]:
+    """The estimates of ``measurements`` and the lengths of their error bars, as matplotlib's
+    ``yerr`` takes them: a (2, n) array of the distances down to each 95 % interval's low end
+    and up to its high end.
+
+    A measurement is a :class:`~layerwise.stats.Runs` (its t interval over seeds), a
+    :class:`~layerwise.stats.Interval` (a Wilson or bootstrap interval, a paired difference)
+    or a plain list of numbers (taken as runs). An interval that is not finite (one run) gets
+    no bar; a bar that rounding puts a hair past its estimate (a share of exactly 0 or 1) is
+    cut to zero length.
+    """
+    from .stats import Runs
+
+    intervals = [(m if hasattr(m, "interval") else Runs(m)).interval() for m in measurements]
+    est = np.array([i.estimate for i in intervals], dtype=float)
+    low = np.array([i.low if math.isfinite(i.low) else i.estimate for i in intervals])
+    high = np.array([i.high if math.isfinite(i.high) else i.estimate for i in intervals])
+    return est, np.stack([est - low, high - est]).clip(min=0)
+
+
+def errorbar(ax, x, measurements, **kwargs):
+    """Draw ``measurements`` (see :func:`interval_errors`) at positions ``x`` as their
+    estimates with 95 % interval bars: :meth:`matplotlib.axes.Axes.errorbar`, which gets the
+    other keyword arguments (``capsize`` 3 unless given). Returns its artist."""
+    est, err = interval_errors(measurements)
+    return ax.errorbar(x, est, yerr=err, **{"capsize": 3, **kwargs})
+
+
+def bar(ax, x, measurements, width=0.8, **kwargs):
+    """Draw ``measurements`` (see :func:`interval_errors`) at positions ``x`` as bars of their
+    estimates with 95 % interval bars: :meth:`matplotlib.axes.Axes.bar`, which gets the other
+    keyword arguments (``capsize`` 3 unless given). Returns its artist."""
+    est, err = interval_errors(measurements)
+    return ax.bar(x, est, width, yerr=err, **{"capsize": 3, **kwargs})
+
+
+def band(ax, x, measurements, fmt="o-", *, band_alpha=0.2, **kwargs):
+    """Draw ``measurements`` (see :func:`interval_errors`) at positions ``x`` as a line through
+    their estimates (:meth:`matplotlib.axes.Axes.plot` with ``fmt`` and the other keyword
+    arguments) and their 95 % intervals as a band of the line's colour. Returns the line."""
+    est, err = interval_errors(measurements)
+    (line,) = ax.plot(x, est, fmt, **kwargs)
+    ax.fill_between(x, est - err[0], est + err[1], color=line.get_color(), alpha=band_alpha)
+    return line
+
+
 def runs(ax, x, measurements, *, color="C0", label=None, spread=0.06, marker="o"):
     """Draw measurements over seeds at positions ``x``: every seed as a small dot, the mean as
     a marker with its 95 % interval (:class:`layerwise.stats.Runs`) as an error bar.
@@ -276,14 +327,10 @@ def runs(ax, x, measurements, *, color="C0", label=None, spread=0.06, marker="o"
         offsets = np.linspace(-spread, spread, m.n) if m.n > 1 else np.zeros(1)
         xs = xi * np.exp(offsets) if log else xi + offsets
         ax.plot(xs, m.array, ".", color=color, alpha=0.45, ms=5, zorder=2)
-    intervals = [m.interval() for m in measurements]
-    means = np.array([i.estimate for i in intervals])
-    low = np.array([i.low if np.isfinite(i.low) else i.estimate for i in intervals])
-    high = np.array([i.high if np.isfinite(i.high) else i.estimate for i in intervals])
-    return ax.errorbar(
+    return errorbar(
+        ax,
         x,
-        means,
-        yerr=[means - low, high - means],
+        measurements,
         fmt=marker,
         color=color,
         capsize=4,
@@ -308,16 +355,8 @@ def group_dots(ax, groups, *, controls=(), rng=None, jitter=0.12):
     rng = np.random.default_rng(0) if rng is None else rng
     for x, (name, values) in enumerate(groups.items()):
         colour, mean_colour = ("0.55", "0.3") if name in controls else ("C0", "k")
-        r = stats.Runs(values).interval()
         ax.scatter(x + rng.uniform(-jitter, jitter, len(values)), values, color=colour, s=14)
-        ax.errorbar(
-            x + 0.28,
-            r.estimate,
-            [[r.estimate - r.low], [r.high - r.estimate]],
-            fmt="o",
-            color=mean_colour,
-            capsize=3,
-        )
+        errorbar(ax, [x + 0.28], [stats.Runs(values)], fmt="o", color=mean_colour)
     ax.set_xticks(range(len(groups)), [g.replace(", ", "\n") for g in groups], fontsize=8)
     return ax
 
