@@ -255,3 +255,22 @@ def test_errorbar_bar_and_band_draw_the_estimates_and_intervals():
     ys = ax.collections[-1].get_paths()[0].vertices[:, 1]  # the band, drawn last
     assert ys.min() == pytest.approx(low[0]) and ys.max() == pytest.approx(high[1])
     plt.close(fig)
+
+
+def test_transfer_networks_draws_each_variant_with_its_copied_blocks():
+    from matplotlib.colors import to_rgba
+
+    ax = plot.transfer_networks(depth=4, cut=2)
+    boxes = ax.patches
+    assert len(boxes) == 4 * 5  # four variants, four blocks and a classifier each
+    rows = [boxes[i * 5 : (i + 1) * 5] for i in range(4)]  # BnB, BnB+, AnB, AnB+
+    for row, colour, tuned in zip(rows, ["C0", "C0", "C3", "C3"], [0, 1, 0, 1], strict=True):
+        copied, new = row[:2], row[2:]
+        want = to_rgba(colour, 0.35 if tuned else 1.0)
+        assert all(b.get_facecolor() == pytest.approx(want) for b in copied)
+        assert all(bool(b.get_hatch()) != bool(tuned) for b in copied)  # frozen: hatched
+        assert all(b.get_facecolor() == (1, 1, 1, 1) and not b.get_hatch() for b in new)
+    assert [t.get_text() for t in ax.texts[:4]] == ["BnB", "BnB+", "AnB", "AnB+"]
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="cut must be in 1..4"):
+        plot.transfer_networks(depth=4, cut=5)

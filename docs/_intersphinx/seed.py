@@ -71,7 +71,21 @@ ENTRIES = {
     "matplotlib": (
         "Matplotlib",
         "stable",
-        [("matplotlib.figure.Figure", "py:class", "api/_as_gen/matplotlib.figure.Figure.html#$")],
+        [
+            (
+                "matplotlib.figure.Figure",
+                "py:class",
+                "api/_as_gen/matplotlib.figure.Figure.html#$",
+            ),
+            *(
+                (
+                    f"matplotlib.axes.Axes.{m}",
+                    "py:method",
+                    f"api/_as_gen/matplotlib.axes.Axes.{m}.html#$",
+                )
+                for m in ("bar", "errorbar", "plot")
+            ),
+        ],
     ),
 }
 

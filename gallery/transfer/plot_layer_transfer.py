@@ -50,6 +50,15 @@ print("fine-tuning:", halves.fine_tune)
 print(f"seeds: {halves.seeds}")
 
 # %%
+# At every cut *n* the experiment builds four networks for B, drawn here for ``n = 3``: blocks
+# 1..n come from base B (``BnB``, the control: B's own features, cut and re-trained above) or
+# from base A (``AnB``, the test: features learnt on other digits), kept frozen or fine-tuned
+# (``+``); the blocks above the cut and the classifier start from new random weights and learn B.
+ax = plot.transfer_networks(halves.config.depth, cut=3)
+ax.set_title("The four networks built for B, at cut n = 3")
+plt.show()
+
+# %%
 # Run the experiment
 # ------------------
 # :func:`layerwise.transfer.layer_transfer` trains the two base networks per seed and the four

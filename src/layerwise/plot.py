@@ -31,6 +31,7 @@ __all__ = [
     "runs",
     "signed_image",
     "to_image",
+    "transfer_networks",
 ]
 
 
@@ -456,5 +457,69 @@ def architecture(shapes: Sequence[tuple[int, int, int]], names: Sequence[str], a
     ax.set_xlim(-0.6, x - 0.2)
     ax.set_ylim(-1.0, 3.0 + 0.5 * 0.45 * 3.0 + 0.1)
     ax.set_aspect("equal")
+    ax.set_axis_off()
+    return ax
+
+
+def transfer_networks(depth: int, cut: int, ax=None):
+    """The four networks for task B that a layer-transfer experiment builds at one cut, drawn
+    as rows of blocks (the picture of Yosinski et al., 2014, figure 1).
+
+    Row ``BnB`` copies blocks ``1..cut`` from base B, ``AnB`` from base A (blue and red, the
+    colours of the results' figure); without ``+`` the copied blocks stay frozen (hatched), with
+    ``+`` they are fine-tuned on B (pale). Blocks past the cut and the classifier start from
+    new random weights and train on B (white). Returns the axes.
+    """
+    from matplotlib.colors import to_rgba
+    from matplotlib.patches import Patch, Rectangle
+
+    from .transfer import VARIANTS
+
+    if not 0 < cut <= depth:
+        raise ValueError(f"cut must be in 1..{depth} (the number of blocks), got {cut}.")
+    own_figure = ax is None
+    if own_figure:
+        _, ax = plt.subplots(figsize=(7.2, 3.6), layout="constrained")
+    source = {"A": "C3", "B": "C0"}
+    for row, variant in enumerate(VARIANTS):
+        y = len(VARIANTS) - 1 - row
+        tuned = variant.endswith("+")
+        for block in range(depth + 1):
+            classifier = block == depth
+            copied = block < cut
+            face = to_rgba(source[variant[0]], 0.35 if tuned else 1.0) if copied else "white"
+            ax.add_patch(
+                Rectangle(
+                    (block + 0.08 + 0.25 * classifier, y + 0.12),
+                    0.84 - 0.25 * classifier,
+                    0.76,
+                    facecolor=face,
+                    hatch=None if tuned or not copied else "///",
+                    edgecolor="k" if copied else "0.45",
+                    linewidth=0.8,
+                )
+            )
+        ax.text(-0.15, y + 0.5, variant, ha="right", va="center", fontsize=13, weight="bold")
+    for block in range(depth + 1):
+        label = "classifier" if block == depth else f"block {block + 1}"
+        ax.text(block + 0.5, len(VARIANTS) + 0.05, label, ha="center", va="bottom", fontsize=9)
+    ax.plot([cut, cut], [0.02, len(VARIANTS) - 0.02], color="k", ls="--", lw=1.2)
+    ax.text(cut, -0.02, f"cut n = {cut}", ha="center", va="top", fontsize=10)
+    ax.legend(
+        handles=[
+            Patch(facecolor=source["A"], label="copied from base A"),
+            Patch(facecolor=source["B"], label="copied from base B"),
+            Patch(facecolor="0.6", hatch="///", edgecolor="k", label="frozen"),
+            Patch(facecolor=to_rgba("0.6", 0.35), edgecolor="k", label="fine-tuned on B (+)"),
+            Patch(facecolor="white", edgecolor="0.45", label="new weights, trained on B"),
+        ],
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.06),
+        ncols=3,
+        fontsize=9,
+        frameon=False,
+    )
+    ax.set_xlim(-1.0, depth + 1.05)
+    ax.set_ylim(-0.45, len(VARIANTS) + 0.45)
     ax.set_axis_off()
     return ax

@@ -170,6 +170,9 @@ def test_every_page_loads_cleanly_and_accessibly(site, base_url, browser, axe_so
         visit.page.add_script_tag(content=axe_source)
         violations = visit.page.evaluate(
             """async () => {
+                // Open every collapsed block (the predict-first answers, the gallery's
+                // folded code) so that axe checks what a reader sees after opening it.
+                document.querySelectorAll("details").forEach(d => { d.open = true; });
                 const r = await axe.run(document, {resultTypes: ["violations"]});
                 return r.violations
                     .filter(v => v.impact === "serious" || v.impact === "critical")
