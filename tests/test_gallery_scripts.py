@@ -63,9 +63,18 @@ def test_the_reader_environment_holds_the_library_but_not_the_docs_tools(reader_
     assert done.stdout.strip() == "None"  # nothing from the docs environment leaked in
 
 
+@pytest.fixture(scope="session")
+def reader_caches(tmp_path_factory) -> Path:
+    """Where each page's networks are cached for the reader's runs: one folder per page, shared
+    by its script and its notebook, as a reader who ran the script and then opened the notebook
+    would share ``~/.cache/layerwise``. The script trains (the scripts' tests run first); the
+    notebook loads what the script trained."""
+    return tmp_path_factory.mktemp("reader-caches")
+
+
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: f"{p.parent.name}/{p.stem}")
-def test_script_runs_for_a_reader(script, reader_python, tmp_path):
-    env = reader_env(tmp_path)
+def test_script_runs_for_a_reader(script, reader_python, reader_caches, tmp_path):
+    env = reader_env(reader_caches / script.stem)
     # Run a copy from an empty folder, as a reader who downloaded the file would.
     copy = tmp_path / script.name
     copy.write_text(script.read_text())
@@ -82,7 +91,9 @@ NOTEBOOKS = sorted((ROOT / "docs" / "auto_examples").glob("*/plot_*.ipynb"))
 CONCEPT_NOTEBOOKS = sorted((ROOT / "build" / "html" / "notebooks").rglob("*.ipynb"))
 
 
-def reader_env(tmp_path: Path) -> dict[str, str]:
+def reader_env(cache: Path) -> dict[str, str]:
+    """The environment of a reader's run: no variable of the docs build or its Python, the
+    quick profile, and the model cache in ``cache``."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -91,7 +102,7 @@ def reader_env(tmp_path: Path) -> dict[str, str]:
     env.update(
         MPLBACKEND="Agg",
         LAYERWISE_PROFILE="quick",
-        LAYERWISE_CACHE=str(tmp_path / "cache"),
+        LAYERWISE_CACHE=str(cache),
         PYTHONHASHSEED="0",
     )
     return env
@@ -136,7 +147,7 @@ def test_the_build_published_a_notebook_for_every_concept_page():
 @pytest.mark.parametrize(
     "notebook", NOTEBOOKS + CONCEPT_NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.stem}"
 )
-def test_notebook_runs_for_a_reader(notebook, reader_kernel, tmp_path, monkeypatch):
+def test_notebook_runs_for_a_reader(notebook, reader_kernel, reader_caches, tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     name, kernels = reader_kernel
@@ -146,7 +157,7 @@ def test_notebook_runs_for_a_reader(notebook, reader_kernel, tmp_path, monkeypat
     # The hosted site serves the wheel the build made; install that very file.
     wheel = sorted(WHEELS.glob("layerwise-*.whl"))[-1]
     first.source = re.sub(r"\S+/layerwise-[^\s]+\.whl", str(wheel), first.source)
-    for key, value in reader_env(tmp_path).items():
+    for key, value in reader_env(reader_caches / notebook.stem).items():
         monkeypatch.setenv(key, value)
     for key in [k for k in os.environ if k.startswith(("PYTHON", "VIRTUAL"))]:
         monkeypatch.delenv(key, raising=False)
