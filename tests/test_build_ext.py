@@ -457,3 +457,42 @@ def test_notebook_pages_are_the_myst_notebooks(tmp_path):
     write(tmp_path / "concepts" / "arith.md", "---\nfile_format: mystnb\n---\n# A\n")
     found = layerwise_build.notebook_pages(tmp_path, ["why", "plain", "concepts/arith", "api"])
     assert found == ["concepts/arith", "why"]
+
+
+def _rst_cell(code: str) -> str:
+    body = "\n".join(("    " + line) if line else "" for line in code.splitlines())
+    return f".. code-block:: Python\n\n{body}\n\n\n.. image-sg:: /x.png\n\nText.\n"
+
+
+def test_figure_code_is_folded_and_the_computation_before_it_stays_open():
+    drawing = "\n".join(
+        ["fig, ax = plt.subplots()"]
+        + [f"ax.plot(x, y + {i})" for i in range(layerwise_build.FOLD_LINES - 2)]
+        + ["plt.show()"]
+    )
+    rst = _rst_cell("x = compute()\ny = more(x)\n\n" + drawing + "\nprint(x)")
+    out = layerwise_build.fold_figure_code(rst)
+    shown, rest = out.split('<details class="layerwise-code">')
+    folded, after = rest.split("</details>")
+    assert "x = compute()" in shown and "plt.subplots" not in shown
+    assert f"({layerwise_build.FOLD_LINES} lines)" in folded
+    assert "fig, ax = plt.subplots()" in folded and "plt.show()" in folded
+    assert "print(x)" in after and "print(x)" not in folded  # code after the figure stays open
+    assert after.count(".. code-block:: Python") == 1 and out.rstrip().endswith("Text.")
+    # Every line of code is still on the page, in order.
+    lines = [ln.strip() for ln in re.findall(r"^    (\S.*)$", out, flags=re.MULTILINE)]
+    assert lines == [
+        ln for ln in ("x = compute()\ny = more(x)\n" + drawing + "\nprint(x)").split("\n") if ln
+    ]
+
+
+def test_short_figure_code_and_code_without_a_figure_stay_open():
+    short = _rst_cell("fig, ax = plt.subplots()\nax.plot(x)\nplt.show()")
+    assert layerwise_build.fold_figure_code(short) == short
+    long_no_figure = _rst_cell("\n".join(f"a{i} = {i}" for i in range(20)))
+    assert layerwise_build.fold_figure_code(long_no_figure) == long_no_figure
+    # A figure started inside a loop or function body is not split mid-block.
+    nested = _rst_cell(
+        "for i in range(3):\n" + "\n".join(["    fig = plt.figure()"] * 12) + "\nplt.show()"
+    )
+    assert layerwise_build.fold_figure_code(nested) == nested

@@ -19,6 +19,11 @@
   its claims). After the gallery is generated, every page's claims are read: each page gets an
   answer box under its title, the Claims page gets one row per claim, and in the default and
   full profiles the build stops with one line per claim that does not hold.
+* **Figure code folded.** On a gallery page, the code that draws a figure (from a cell's first
+  top-level line that makes a figure to its last ``plt.show()``, when that is at least
+  :data:`FOLD_LINES` lines) is folded under "Show the code that draws the figure", so prose,
+  figures and results lead; the computation before it stays open, and the downloaded script and
+  notebook keep every line.
 * **Offline pages.** Sphinx-Gallery's execution-time tables load jQuery and DataTables from CDNs;
   those tags are removed so every page works from the local server alone.
 """
@@ -463,6 +468,61 @@ def _insert_answer_box(app, docname, source):
         box = answer_box(claims)
         block = predict_block(question, box) if question else box
         source[0] = text[:end] + "\n" + block + text[end:]
+
+
+#: A figure's drawing code is folded on the page from this many non-blank lines on.
+FOLD_LINES = 8
+_CODE_BLOCK = re.compile(r"^\.\. code-block:: Python\n((?:[ ]*\n|    .*\n)*)", flags=re.MULTILINE)
+# A top-level line of a code cell that starts drawing a figure.
+_FIGURE_START = re.compile(
+    r"^    (?:fig\b|\S.*\bplt\.(?:subplots|figure|subplot_mosaic)\(|plt\.|plot\.\w+\(|ax = plot\.)"
+)
+
+
+def _code_block(lines: list[str]) -> str:
+    return ".. code-block:: Python\n\n" + "\n".join(lines).strip("\n") + "\n\n"
+
+
+def fold_figure_code(rst: str) -> str:
+    """A gallery page's reST with each figure's drawing code folded into a ``<details>`` block.
+
+    In a code cell that calls ``plt.show()``, the drawing code runs from the first top-level line
+    that starts a figure (``fig, ax = plt.subplots(...)``, ``fig = plot.image_rows(...)``,
+    ``plt.figure(...)``) to the last ``plt.show()``. When it has at least :data:`FOLD_LINES`
+    non-blank lines it becomes its own code block, folded; the lines before and after it stay
+    open as code blocks of their own.
+    """
+
+    def fold(match: re.Match) -> str:
+        lines = match.group(1).split("\n")
+        start = next((i for i, line in enumerate(lines) if _FIGURE_START.match(line)), None)
+        shows = [i for i, line in enumerate(lines) if line.strip() == "plt.show()"]
+        if start is None or not shows or shows[-1] < start:
+            return match.group(0)
+        end = shows[-1] + 1
+        figure = lines[start:end]
+        count = sum(1 for line in figure if line.strip())
+        if count < FOLD_LINES:
+            return match.group(0)
+        before, after = lines[:start], lines[end:]
+        out = _code_block(before) if any(line.strip() for line in before) else ""
+        out += (
+            ".. raw:: html\n\n"
+            '   <details class="layerwise-code"><summary>Show the code that draws the figure '
+            f"({count} lines)</summary>\n\n" + _code_block(figure) + ".. raw:: html\n\n"
+            "   </details>\n\n"
+        )
+        if any(line.strip() for line in after):
+            out += _code_block(after)
+        return out + "\n"
+
+    return _CODE_BLOCK.sub(fold, rst)
+
+
+def _fold_figure_code(app, docname, source):
+    parts = docname.split("/")
+    if len(parts) == 3 and parts[0] == "auto_examples" and parts[2].startswith("plot_"):
+        source[0] = fold_figure_code(source[0])
 
 
 def claims_table(claims: dict[tuple[str, str], list]) -> str:
@@ -916,6 +976,7 @@ def setup(app):
     # After Sphinx-Gallery's own builder-inited handler, which runs the examples.
     app.connect("builder-inited", _after_gallery, priority=900)
     app.connect("source-read", _insert_answer_box)
+    app.connect("source-read", _fold_figure_code)
     app.connect("source-read", _fill_claims_page)
     app.connect("env-get-outdated", _claims_page_outdated)
     app.connect("env-get-outdated", _notebooks_outdated)
@@ -928,4 +989,5 @@ def setup(app):
     # After the theme's own handler (priority 500), which puts generate_toctree_html in place.
     app.connect("html-page-context", _label_sidebar_toggles, priority=900)
     app.connect("html-page-context", _launch_buttons)
-    return {"parallel_read_safe": True, "parallel_write_safe": True}
+    # env_version: a change to how pages are read (the folded figure code) re-reads them all.
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 2}

@@ -1,5 +1,6 @@
 """Checks of the built site: every page there, every example executed, no broken links."""
 
+import html
 import json
 import re
 from html.parser import HTMLParser
@@ -323,3 +324,35 @@ def test_every_animation_player_is_served_whole_and_named(site):
         assert "font-awesome" not in html, example.stem
         assert "data:image/png;base64" in html, example.stem  # frames inside the page
     assert ANIMATED <= animated, f"animations expected on {sorted(ANIMATED - animated)}"
+
+
+def _figure_cells(source: str, least: int) -> int:
+    """How many figures in a gallery script take at least ``least`` lines to draw: from a
+    top-level ``fig...`` line to the next top-level ``plt.show()`` in the same cell."""
+    count, start = 0, None
+    lines = source.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("# %%"):
+            start = None
+        elif start is None and line.startswith("fig"):
+            start = i
+        elif start is not None and line == "plt.show()":
+            count += sum(1 for ln in lines[start : i + 1] if ln.strip()) >= least
+            start = None
+    return count
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_long_figure_code_is_folded_on_the_page_and_whole_in_the_download(site, example):
+    html_text = example_page(site, example).read_text(encoding="utf-8")
+    folded = re.findall(r'<details class="layerwise-code">(.*?)</details>', html_text, re.S)
+    source = example.read_text()
+    assert len(folded) >= _figure_cells(source, least=12), "a long figure's code is not folded"
+    for block in folded:
+        code = html.unescape(re.sub(r"<[^>]+>", "", block.split("</summary>", 1)[1]))
+        lines = [ln for ln in code.splitlines() if ln.strip()]
+        assert "plt.show()" in lines[-1]
+        # The downloaded script is the gallery file itself: it holds the folded lines, in order.
+        at = source.index(lines[0].strip())
+        for ln in lines[1:]:
+            at = source.index(ln.strip(), at)
