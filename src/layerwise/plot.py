@@ -477,8 +477,7 @@ def transfer_networks(depth: int, cut: int, ax=None):
 
     if not 0 < cut <= depth:
         raise ValueError(f"cut must be in 1..{depth} (the number of blocks), got {cut}.")
-    own_figure = ax is None
-    if own_figure:
+    if ax is None:
         _, ax = plt.subplots(figsize=(7.2, 3.6), layout="constrained")
     source = {"A": "C3", "B": "C0"}
     for row, variant in enumerate(VARIANTS):
