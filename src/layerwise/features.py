@@ -40,7 +40,7 @@ def extract(
     x: torch.Tensor,
     layers: Sequence[str],
     *,
-    batch_size: int = 1024,
+    batch_size: int = 256,
 ) -> dict[str, torch.Tensor]:
     """Outputs of the named ``layers`` for inputs ``x``, in eval mode, batched.
 
@@ -52,11 +52,20 @@ def extract(
     ValueError
         If a name is not a layer of the model.
     """
-    chunks: dict[str, list[torch.Tensor]] = {name: [] for name in layers}
+    # Each batch is copied into an output allocated once, at its full size: no list of chunks
+    # to concatenate (which would hold every output twice and touch twice the memory).
+    result: dict[str, torch.Tensor] = {}
+    start = 0
     for out in _batched_outputs(model, x, layers, batch_size):
         for name in layers:
-            chunks[name].append(out[name].to(x.device))
-    return {name: torch.cat(parts) for name, parts in chunks.items()}
+            part = out[name]
+            if name not in result:
+                result[name] = torch.empty(
+                    (len(x), *part.shape[1:]), dtype=part.dtype, device=x.device
+                )
+            result[name][start : start + len(part)] = part
+        start += batch_size
+    return result
 
 
 def check_layers(
@@ -179,7 +188,7 @@ def top_activations(
     channels: Sequence[int] | None = None,
     *,
     k: int = 9,
-    batch_size: int = 1024,
+    batch_size: int = 256,
 ) -> TopActivations:
     """For each channel of ``layer``, the ``k`` inputs with the largest peak activation.
 
