@@ -42,16 +42,7 @@ def model_cache(root: Path = ROOT) -> Path:
 
 def build_env(profile: str, cache: Path) -> dict[str, str]:
     """The variables every site build sets: profile, model cache, a headless matplotlib and a
-    fixed hash seed (so that set and dict orders, and with them the pages, repeat).
-
-    The two ``MALLOC_`` variables tune glibc's allocator (other C libraries ignore them).
-    PyTorch on a CPU frees every activation after each training step and allocates it again for
-    the next; by default glibc gives freed memory at the top of the heap back to the system as
-    soon as more than twice its largest recent block is free, so each step touches fresh pages
-    and the kernel zeroes them again (about three thousand page faults a step for the photo CNN).
-    Blocks up to 32 MiB come from the heap and up to 128 MiB of free heap is kept for reuse:
-    the CNN's training steps run about an eighth faster, and peak memory stays where it was.
-    """
+    fixed hash seed (so that set and dict orders, and with them the pages, repeat)."""
     if profile not in PROFILES:
         raise ValueError(f"unknown build profile {profile!r}; use one of {', '.join(PROFILES)}.")
     return {
@@ -59,8 +50,6 @@ def build_env(profile: str, cache: Path) -> dict[str, str]:
         "LAYERWISE_CACHE": str(Path(cache).expanduser().resolve()),
         "MPLBACKEND": "Agg",
         "PYTHONHASHSEED": "0",
-        "MALLOC_MMAP_THRESHOLD_": str(32 << 20),
-        "MALLOC_TRIM_THRESHOLD_": str(128 << 20),
     }
 
 
