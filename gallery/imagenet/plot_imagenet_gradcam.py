@@ -107,6 +107,8 @@ fig.suptitle(
 )
 plt.show()
 
+# %%
+# The claim, decided by the site's rule:
 stats.claim(
     "Grad-CAM passes the weight-randomisation check: maps from random weights are unlike the "
     "trained network's (mean rank correlation below 0.5)",

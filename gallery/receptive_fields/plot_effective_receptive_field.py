@@ -127,6 +127,9 @@ ax.set_title(
     fontsize=10,
 )
 plt.show()
+
+# %%
+# The claim, decided by the site's rule:
 stats.claim(
     "At initialisation the effective width grows about like the square root of depth: the "
     "fitted exponent lies between 0.35 and 0.65, well below the theoretical field's "
@@ -208,6 +211,8 @@ axes[2].set_title(f"Paired over {len(seeds)} seeds: {growth.mean:+.2f} px", font
 fig.suptitle("Effective field of the centre unit on test digits (dashed: theoretical field)")
 plt.show()
 
+# %%
+# The two claims, each decided by the site's rule:
 stats.claim(
     "The centre unit's read-out is trained to convergence: test accuracy above 95 %",
     accuracy,

@@ -56,6 +56,9 @@ ax.add_patch(
 )
 ax.set_title(f"3x3 then 4x4: one unit sees {bottom - top}x{right - left} pixels", fontsize=10)
 plt.show()
+
+# %%
+# The claim, decided by the site's rule:
 stats.claim(
     "A 4x4 filter on top of a 3x3 filter (stride 1) sees 6x6 input pixels",
     stats.exact(fields["1"].size[0]),

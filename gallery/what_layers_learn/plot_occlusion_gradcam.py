@@ -222,6 +222,8 @@ ax.set_title(
 )
 plt.show()
 
+# %%
+# The three claims this figure supports, each decided by the site's rule:
 stats.claim(
     "Occlusion puts most of a class's positive attribution on the half of a composite that holds "
     "it",
@@ -301,6 +303,8 @@ ax.set_ylabel("Spearman correlation\nwith the trained map")
 ax.set_title(f"Grad-CAM (relu3) after randomising the weights ({len(seeds)} networks)")
 plt.show()
 
+# %%
+# The claim, decided by the site's rule:
 stats.claim(
     "Randomising only the classifier changes the Grad-CAM map: rank correlation with the trained "
     "network's map well below 1",
