@@ -245,8 +245,8 @@ def _freeze(model: nn.Module, freeze) -> None:
 
 #: How many times :func:`fit` measures the test accuracy during training (evenly spaced, the
 #: last epoch always among them). Once: the pages read only the final test accuracy, and each
-#: measurement is a pass over the whole test set (a tenth of the training time of a network
-#: trained on a few labels, such as the transfer pages' hundred and sixty).
+#: measurement is a pass over the whole test set; ten of them took about 15 % of the training
+#: time of the layer-transfer page's networks, which learn from a few labels.
 TEST_EVALUATIONS = 1
 
 
