@@ -1,3 +1,4 @@
+import copy
 import shutil
 
 import numpy as np
@@ -117,6 +118,24 @@ def test_untrained_is_seeded_and_differs_from_trained(model):
     assert torch.equal(a.stem.conv.weight, b.stem.conv.weight)
     assert not torch.equal(a.stem.conv.weight, imagenet.untrained(1).stem.conv.weight)
     assert not torch.equal(a.stem.conv.weight, model.stem.conv.weight)
+
+
+def test_network_is_channels_last_and_computes_what_the_default_layout_does(model, monkeypatch):
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(c.weight.is_contiguous(memory_format=torch.channels_last) for c in convs)
+    x = imagenet.preprocess(skimage.data.chelsea())[None]
+    with torch.no_grad():
+        fast = model(x)
+        plain = copy.deepcopy(model).to(memory_format=torch.contiguous_format)(x)
+    assert fast.is_contiguous() and fast.shape == (1, 1000)
+    torch.testing.assert_close(fast, plain, rtol=1e-4, atol=1e-4)
+    # A seed draws the same weights as in the default layout: the initialisation fills each
+    # tensor in memory order, so the layout may change only after it.
+    seeded = imagenet.untrained(0).state_dict()
+    monkeypatch.setattr(imagenet.EfficientNetLite0, "to", lambda self, *a, **k: self)
+    default = imagenet.untrained(0).state_dict()
+    assert default["stem.conv.weight"].is_contiguous()
+    assert all(torch.equal(seeded[k], default[k]) for k in default)
 
 
 def test_receptive_field_of_every_stage_matches_the_gradient_method():

@@ -53,7 +53,7 @@ layer = {"stem": "stem.bn"} | {s: s for s in shown[1:]}
 model = imagenet.pretrained()
 fields = receptive.receptive_field(model, size)  # the window of one unit, per layer
 device = runtime.device()  # the full profile runs on a GPU where there is one
-model = model.to(device, memory_format=torch.channels_last)  # channels last: faster on CPU
+model = model.to(device)
 channels = {s: model.get_submodule(layer[s]).num_features for s in shown[:1]} | {
     s: getattr(model, s)[-1].project_bn.num_features for s in shown[1:]
 }
@@ -310,7 +310,7 @@ seeds = runtime.seeds(5)
 controls, control_beyond = {}, []
 for seed in seeds:
     unit = units["stage6"][seed % k]
-    net = imagenet.untrained(seed).to(device, memory_format=torch.channels_last)
+    net = imagenet.untrained(seed).to(device)
     imagenet.calibrate_batchnorm(trunk(net, ["stage6"]), to_network(crops[sample]).to(device))
     controls[seed] = visualise(net, "stage6", [unit])
     render, start, _ = activations(net, "stage6", [unit], controls[seed], n_scrambles=0)
