@@ -46,15 +46,19 @@ x_q, y_q = patches.x_test[::2], patches.y_test[::2]  # every other test patch, a
 k = 5
 
 
+def nearest(q, db):
+    """(queries, k) indices of the k collection items with the largest cosine to each query."""
+    a, b = F.normalize(q.flatten(1), dim=1), F.normalize(db.flatten(1), dim=1)
+    return (a @ b.T).topk(k, dim=1).indices
+
+
+in_pixels = nearest(x_q, x_db)  # the same for every network: found once
+
+
 def neighbours(model):
     """Space -> (queries, k) indices of each query's k nearest collection patches."""
-    db = {"pixels": x_db, **features.extract(model, x_db, spaces[1:])}
-    q = {"pixels": x_q, **features.extract(model, x_q, spaces[1:])}
-    out = {}
-    for name in spaces:
-        a, b = F.normalize(q[name].flatten(1), dim=1), F.normalize(db[name].flatten(1), dim=1)
-        out[name] = (a @ b.T).topk(k, dim=1).indices
-    return out
+    db, q = features.extract(model, x_db, spaces[1:]), features.extract(model, x_q, spaces[1:])
+    return {"pixels": in_pixels} | {name: nearest(q[name], db[name]) for name in spaces[1:]}
 
 
 def same_photo(nn):
