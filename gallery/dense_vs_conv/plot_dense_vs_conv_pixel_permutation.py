@@ -189,6 +189,8 @@ for sub, weights, title in (
     sub.suptitle(title, fontsize=10)
 plt.show()
 
+# %%
+# How many pixels does a unit of the first dense layer weigh?
 weight_spread = (w.abs() > 0.1 * w.abs().amax(1, keepdim=True)).float().mean(1)
 print(
     f"share of the 400 pixels with a weight above 10 % of the unit's largest: "

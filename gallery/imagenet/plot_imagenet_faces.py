@@ -120,6 +120,9 @@ ax.set_ylim(0.45, 1.02)
 ax.set_title("The single unit that best tells faces from non-faces, per stage")
 ax.legend(loc="lower left")
 plt.show()
+
+# %%
+# The intervals in the figure, stage by stage:
 for stage, i_trained in zip(imagenet.STAGES, held["trained"], strict=True):
     others = ", ".join(f"{held[n][imagenet.STAGES.index(stage)]}" for n in nets if n != "trained")
     print(f"{stage:>7s}: trained {i_trained}; untrained {others}")

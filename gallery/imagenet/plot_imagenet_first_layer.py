@@ -117,6 +117,9 @@ ax.legend(frameon=False)
 plt.show()
 
 
+# %%
+# The claims compare the mean index of the live filters with each baseline's (bootstrap
+# intervals, filters resampled):
 def mean_difference(a, b):
     return a.mean() - b.mean()
 

@@ -170,6 +170,8 @@ axes[0].legend(loc="lower right", fontsize=8)
 fig.suptitle(f"What each layer makes readable (mean and 95 % interval over {len(seeds)} seeds)")
 plt.show()
 
+# %%
+# The numbers behind the figure:
 for kind, a in acc.items():
     for j, layer in enumerate(layers):
         print(

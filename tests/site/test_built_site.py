@@ -343,6 +343,22 @@ def _figure_cells(source: str, least: int) -> int:
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_a_folded_figure_code_is_followed_by_its_figure(site, example):
+    # Code left in the cell after plt.show() would sit between the folded summary and the
+    # figure it draws; what comes next on the page must be the figure (one image or a row).
+    html_text = example_page(site, example).read_text(encoding="utf-8")
+    for block in re.finditer(r'<details class="layerwise-code">.*?</details>', html_text, re.S):
+        after = html_text[block.end() :]
+        following = re.search(r"<(img|ul|div|p|pre|section|h\d|details)\b[^>]*>", after)
+        assert following, "nothing follows a folded figure's code"
+        tag = following.group(0)
+        assert tag.startswith(("<img", '<ul class="sphx-glr-horizontal')), (
+            "code follows a folded figure's code, before its figure: "
+            + re.sub(r"<[^>]+>", "", after[: following.end() + 2000]).strip()[:120]
+        )
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
 def test_long_figure_code_is_folded_on_the_page_and_whole_in_the_download(site, example):
     html_text = example_page(site, example).read_text(encoding="utf-8")
     folded = re.findall(r'<details class="layerwise-code">(.*?)</details>', html_text, re.S)
