@@ -118,8 +118,7 @@ plt.show()
 
 
 # %%
-# The claims compare the mean index of the live filters with each baseline's (bootstrap
-# intervals, filters resampled):
+# The two claims, decided by the site's rule:
 def mean_difference(a, b):
     return a.mean() - b.mean()
 
