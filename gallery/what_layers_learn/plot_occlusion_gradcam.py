@@ -161,26 +161,31 @@ for _ in range(n_pairs):
     composites.append((torch.cat([xa, xb], dim=2), a, b))
     composites.append((torch.cat([xb, xa], dim=2), b, a))
 
+xs = torch.stack([x for x, _, _ in composites])  # every composite, one batch
+left_class = torch.tensor([a for _, a, _ in composites])
+right_class = torch.tensor([b for _, _, b in composites])
+
 seeds = runtime.seeds(5)
 networks = {s: recipe.fit(seed=s, verbose=False).model.cpu().eval() for s in seeds}
 
 
 def maps_small(net, x, target):
-    """Occlusion (an 8x8 window) and Grad-CAM at each block, for one composite."""
+    """Occlusion (an 8x8 window) and Grad-CAM at each block, for a batch of composites and one
+    target class each."""
     occ = Occlusion(net).attribute(
-        x[None],
+        x,
         target=target,
         sliding_window_shapes=(3, h // 4, h // 4),
         strides=(3, h // 8, h // 8),
         baselines=0.0,
-        perturbations_per_eval=128,
+        perturbations_per_eval=16,
     )
-    out = {"occlusion": occ[0].sum(0)}
+    out = {"occlusion": occ.sum(1)}
     for name in layers:
-        a = LayerGradCam(net, getattr(net, name)).attribute(x[None], target=target)
+        a = LayerGradCam(net, getattr(net, name)).attribute(x, target=target)
         out[f"Grad-CAM {name}"] = LayerAttribution.interpolate(
             a, (h, 2 * h), interpolate_mode="bilinear"
-        )[0, 0]
+        )[:, 0]
     return {k: v.detach() for k, v in out.items()}
 
 
@@ -195,12 +200,18 @@ methods = ["occlusion", *[f"Grad-CAM {name}" for name in layers]]
 
 def shares(net):
     """Method -> the share on the class's own half, averaged over every composite."""
-    out = {m: [] for m in methods}
-    for x, a, b in composites:
-        ma, mb = maps_small(net, x, a), maps_small(net, x, b)
-        for m in methods:
-            out[m].append((own_half(ma[m], True) + own_half(mb[m], False)) / 2)
-    return {m: float(np.mean(v)) for m, v in out.items()}
+    for_left, for_right = maps_small(net, xs, left_class), maps_small(net, xs, right_class)
+    return {
+        m: float(
+            np.mean(
+                [
+                    (own_half(a, True) + own_half(b, False)) / 2
+                    for a, b in zip(for_left[m], for_right[m], strict=True)
+                ]
+            )
+        )
+        for m in methods
+    }
 
 
 per_seed = {s: shares(net) for s, net in networks.items()}
@@ -273,20 +284,22 @@ def randomised(net, prefixes, random_state):
     return net.eval()
 
 
-def gradcam3(net, x, target):
-    a = LayerGradCam(net, net.relu3).attribute(x[None], target=target)
-    return a.detach().flatten().numpy()
+def gradcam3(net):
+    """The Grad-CAM map at the last block of every composite, for its left class (one row
+    each)."""
+    a = LayerGradCam(net, net.relu3).attribute(xs, target=left_class)
+    return a.detach().flatten(1).numpy()
 
 
 rho = {stage: [] for stage in stage_names}  # one value per seed
 for s, net in networks.items():
     random_state = train.initial_state(recipe.config, seed=s + 1)
-    original = [gradcam3(net, x, a) for x, a, _ in composites]
+    original = gradcam3(net)
     for stage, prefixes in zip(stage_names, cascade, strict=True):
-        random_net = randomised(net, prefixes, random_state)
+        random_maps = gradcam3(randomised(net, prefixes, random_state))
         r = [
-            np.nan_to_num(spearmanr(o, gradcam3(random_net, x, a)).statistic)
-            for o, (x, a, _) in zip(original, composites, strict=True)
+            np.nan_to_num(spearmanr(o, m).statistic)
+            for o, m in zip(original, random_maps, strict=True)
         ]
         rho[stage].append(float(np.mean(r)))
 rank = {stage: stats.Runs(v, seeds) for stage, v in rho.items()}
