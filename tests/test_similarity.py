@@ -81,6 +81,21 @@ def test_probe_recovers_a_planted_linear_signal():
     assert result.test_accuracy > 0.9
 
 
+def test_the_probe_loss_and_its_gradient_are_what_autograd_computes():
+    from layerwise.similarity import _logistic_loss
+
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(40, 6, generator=g), torch.randint(0, 4, (40,), generator=g)
+    weight = torch.randn(6, 4, generator=g, requires_grad=True)
+    bias = torch.randn(4, generator=g, requires_grad=True)
+    loss = torch.nn.functional.cross_entropy(x @ weight + bias, y) + 0.3 * weight.square().sum()
+    loss.backward()
+    ours = _logistic_loss(x, torch.nn.functional.one_hot(y, 4).float(), weight, bias, 0.3)
+    torch.testing.assert_close(ours[0], loss.detach())
+    torch.testing.assert_close(ours[1], weight.grad)
+    torch.testing.assert_close(ours[2], bias.grad)
+
+
 def test_probe_fails_on_shuffled_labels():
     rng = np.random.default_rng(0)
     w = rng.standard_normal((50, 3))
