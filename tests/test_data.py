@@ -94,6 +94,17 @@ def test_subset_is_class_balanced():
     assert torch.equal(small.x_test, d.x_test)
 
 
+def test_subset_indices_name_the_images_subset_keeps():
+    d = data.digits()
+    for n, seed in ((50, 0), (50, 1), (13, 3)):
+        chosen = d.subset_indices(n, seed=seed)
+        small = d.subset(n, seed=seed)
+        assert torch.equal(d.x_train[chosen], small.x_train)
+        assert torch.equal(d.y_train[chosen], small.y_train)
+        assert torch.all(chosen[1:] > chosen[:-1])
+    assert not torch.equal(d.subset_indices(50, seed=0), d.subset_indices(50, seed=1))
+
+
 def test_render_marks_the_orientation_of_each_stroke():
     segments = torch.tensor(
         [[[2.0, 8.0, 14.0, 8.0]], [[8.0, 2.0, 8.0, 14.0]], [[2.0, 2.0, 14.0, 14.0]]]

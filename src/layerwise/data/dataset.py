@@ -83,7 +83,20 @@ class Dataset:
         return self._fingerprint
 
     def subset(self, n_train: int, *, seed: int = 0) -> Dataset:
-        """The same dataset with a class-balanced random subset of ``n_train`` training images."""
+        """The same dataset with a class-balanced random subset of ``n_train`` training images
+        (those :meth:`subset_indices` names)."""
+        chosen = self.subset_indices(n_train, seed=seed)
+        return self._changed(
+            name=f"{self.name}[:{n_train}@{seed}]",
+            x_train=self.x_train[chosen],
+            y_train=self.y_train[chosen],
+            labels_train={k: v[chosen] for k, v in self.labels_train.items()},
+        )
+
+    def subset_indices(self, n_train: int, *, seed: int = 0) -> torch.Tensor:
+        """The positions in the training split of the images ``subset(n_train, seed=seed)``
+        keeps, in increasing order: for data computed once for the whole split (features of a
+        large network, say) and then read for the subset."""
         if not 0 < n_train <= len(self.y_train):
             raise ValueError(f"n_train must be in 1..{len(self.y_train)}, got {n_train}.")
         g = torch.Generator().manual_seed(seed)
@@ -93,13 +106,7 @@ class Dataset:
         rank = torch.empty(len(order), dtype=torch.long)
         for members in by_class:
             rank[members] = torch.arange(len(members)) * self.num_classes
-        chosen = torch.argsort(rank, stable=True)[:n_train].sort().values
-        return self._changed(
-            name=f"{self.name}[:{n_train}@{seed}]",
-            x_train=self.x_train[chosen],
-            y_train=self.y_train[chosen],
-            labels_train={k: v[chosen] for k, v in self.labels_train.items()},
-        )
+        return torch.argsort(rank, stable=True)[:n_train].sort().values
 
     def first_test(self, n_test: int) -> Dataset:
         """The same dataset with only its first ``n_test`` test images (and their labels)."""
