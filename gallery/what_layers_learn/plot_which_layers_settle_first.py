@@ -71,11 +71,12 @@ for name, (config, dataset, schedule) in networks.items():
     runs[name] = [snapshots.fit_with_snapshots(config, dataset, schedule, seed=s) for s in seeds]
     curve = np.zeros((len(seeds), schedule.epochs + 1, len(layers)))  # seed, epoch, layer
     for i, run in enumerate(runs[name]):
-        final = features.extract(run.model_at(run.epochs, "cpu"), x, layers)
-        for epoch in range(run.epochs + 1):
-            now = features.extract(run.model_at(epoch, "cpu"), x, layers)
-            for j, layer in enumerate(layers):
-                curve[i, epoch, j] = similarity.cka(now[layer], final[layer])
+        epochs_seen = range(run.epochs + 1)
+        states = [features.extract(run.model_at(e, "cpu"), x, layers) for e in epochs_seen]
+        for j, layer in enumerate(layers):
+            # Every epoch against the last; cka_matrix computes each kernel matrix once.
+            epochs = [state[layer] for state in states]
+            curve[i, :, j] = similarity.cka_matrix(epochs, epochs[-1:])[:, 0]
     curves[name] = curve
 
 # %%
