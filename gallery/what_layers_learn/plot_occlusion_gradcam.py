@@ -201,17 +201,11 @@ methods = ["occlusion", *[f"Grad-CAM {name}" for name in layers]]
 def shares(net):
     """Method -> the share on the class's own half, averaged over every composite."""
     for_left, for_right = maps_small(net, xs, left_class), maps_small(net, xs, right_class)
-    return {
-        m: float(
-            np.mean(
-                [
-                    (own_half(a, True) + own_half(b, False)) / 2
-                    for a, b in zip(for_left[m], for_right[m], strict=True)
-                ]
-            )
-        )
-        for m in methods
-    }
+    out = {}
+    for m in methods:
+        pairs = zip(for_left[m], for_right[m], strict=True)
+        out[m] = float(np.mean([(own_half(a, True) + own_half(b, False)) / 2 for a, b in pairs]))
+    return out
 
 
 per_seed = {s: shares(net) for s, net in networks.items()}

@@ -71,12 +71,13 @@ for name, (config, dataset, schedule) in networks.items():
     runs[name] = [snapshots.fit_with_snapshots(config, dataset, schedule, seed=s) for s in seeds]
     curve = np.zeros((len(seeds), schedule.epochs + 1, len(layers)))  # seed, epoch, layer
     for i, run in enumerate(runs[name]):
-        epochs_seen = range(run.epochs + 1)
-        states = [features.extract(run.model_at(e, "cpu"), x, layers) for e in epochs_seen]
+        states = [
+            features.extract(run.model_at(e, "cpu"), x, layers) for e in range(run.epochs + 1)
+        ]
         for j, layer in enumerate(layers):
             # Every epoch against the last; cka_matrix computes each kernel matrix once.
-            epochs = [state[layer] for state in states]
-            curve[i, :, j] = similarity.cka_matrix(epochs, epochs[-1:])[:, 0]
+            per_epoch = [state[layer] for state in states]
+            curve[i, :, j] = similarity.cka_matrix(per_epoch, per_epoch[-1:])[:, 0]
     curves[name] = curve
 
 # %%

@@ -156,13 +156,12 @@ def linear_probe(
     mean, std = xtr.mean(0), xtr.std(0).clamp_min(1e-6)
     xtr, xte = (xtr - mean) / std, (xte - mean) / std
     classes = int(max(ytr.max(), yte.max())) + 1
-    weight = torch.zeros(xtr.shape[1], classes, requires_grad=True)
-    bias = torch.zeros(classes, requires_grad=True)
+    targets = torch.nn.functional.one_hot(ytr, classes).to(xtr.dtype)
+    # The gradient is written out (_logistic_loss), so the parameters need no autograd.
+    weight, bias = torch.zeros(xtr.shape[1], classes), torch.zeros(classes)
     opt = torch.optim.LBFGS(
         [weight, bias], lr=1, max_iter=max_iter, history_size=20, line_search_fn="strong_wolfe"
     )
-
-    targets = torch.nn.functional.one_hot(ytr, classes).to(xtr.dtype)
 
     def closure():
         loss, weight.grad, bias.grad = _logistic_loss(xtr, targets, weight, bias, l2)
