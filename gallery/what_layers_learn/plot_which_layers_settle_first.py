@@ -71,12 +71,11 @@ for name, (config, dataset, schedule) in networks.items():
     runs[name] = [snapshots.fit_with_snapshots(config, dataset, schedule, seed=s) for s in seeds]
     curve = np.zeros((len(seeds), schedule.epochs + 1, len(layers)))  # seed, epoch, layer
     for i, run in enumerate(runs[name]):
-        states = [
-            features.extract(run.model_at(e, "cpu"), x, layers) for e in range(run.epochs + 1)
-        ]
+        # The activations after each epoch (the weights come from the run's snapshots).
+        acts = [features.extract(run.model_at(e, "cpu"), x, layers) for e in range(run.epochs + 1)]
         for j, layer in enumerate(layers):
             # Every epoch against the last; cka_matrix computes each kernel matrix once.
-            per_epoch = [state[layer] for state in states]
+            per_epoch = [a[layer] for a in acts]
             curve[i, :, j] = similarity.cka_matrix(per_epoch, per_epoch[-1:])[:, 0]
     curves[name] = curve
 
