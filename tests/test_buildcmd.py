@@ -18,7 +18,13 @@ import publish  # noqa: E402
 
 from layerwise import runtime  # noqa: E402
 
-SHARED = {"LAYERWISE_PROFILE", "LAYERWISE_CACHE", "MPLBACKEND", "PYTHONHASHSEED"}
+SHARED = {
+    "LAYERWISE_PROFILE",
+    "LAYERWISE_CACHE",
+    "MPLBACKEND",
+    "PYTHONHASHSEED",
+    *buildcmd.SINGLE_THREADED,
+}
 
 
 def _noxfile(monkeypatch, root: Path):
@@ -117,6 +123,9 @@ def test_build_env_and_model_cache(tmp_path, monkeypatch):
         "LAYERWISE_CACHE": str((tmp_path / "cache").resolve()),
         "MPLBACKEND": "Agg",
         "PYTHONHASHSEED": "0",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
     }
     with pytest.raises(ValueError, match="unknown build profile 'fast'"):
         buildcmd.build_env("fast", tmp_path)
@@ -147,3 +156,14 @@ def test_gallery_times_reads_minutes_seconds_and_milliseconds_of_each_example():
         "plot_b.py": 7.0,
         "plot_c.py": 0.005,
     }
+
+
+def test_a_site_build_s_processes_compute_with_one_thread(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, **buildcmd.build_env("quick", tmp_path)}
+    code = "import torch; print(torch.get_num_threads())"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.stdout.strip() == "1", done.stderr

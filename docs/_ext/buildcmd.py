@@ -40,9 +40,16 @@ def model_cache(root: Path = ROOT) -> Path:
     return Path(os.environ.get("LAYERWISE_CACHE", root / "build" / "model-cache")).expanduser()
 
 
+#: One thread for PyTorch (OpenMP), MKL and OpenBLAS in every process of a site build.
+SINGLE_THREADED = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+
+
 def build_env(profile: str, cache: Path) -> dict[str, str]:
-    """The variables every site build sets: profile, model cache, a headless matplotlib and a
-    fixed hash seed (so that set and dict orders, and with them the pages, repeat)."""
+    """The variables every site build sets: profile, model cache, a headless matplotlib, a
+    fixed hash seed (so that set and dict orders, and with them the pages, repeat) and one
+    thread per process (:data:`SINGLE_THREADED`): how a sum is split between threads changes
+    its last bits, so with one thread a page prints the same numbers whatever the machine's
+    core count and however many pages the build runs at once (it runs one per core)."""
     if profile not in PROFILES:
         raise ValueError(f"unknown build profile {profile!r}; use one of {', '.join(PROFILES)}.")
     return {
@@ -50,6 +57,7 @@ def build_env(profile: str, cache: Path) -> dict[str, str]:
         "LAYERWISE_CACHE": str(Path(cache).expanduser().resolve()),
         "MPLBACKEND": "Agg",
         "PYTHONHASHSEED": "0",
+        **SINGLE_THREADED,
     }
 
 
