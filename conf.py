@@ -18,7 +18,6 @@ sys.path.insert(0, str(DOCS / "_ext"))
 sys.path.insert(0, str(ROOT / "src"))
 
 import buildcmd  # noqa: E402
-import layerwise_build  # noqa: E402
 
 import layerwise  # noqa: E402
 
@@ -132,8 +131,9 @@ sphinx_gallery_conf = {
     "thumbnail_size": (400, 280),
     "default_thumb_file": None,
     "capture_repr": (),
-    # LAYERWISE_GALLERY_JOBS=N runs N examples of a chapter at a time (see docs/_ext).
-    "parallel": layerwise_build.gallery_jobs(),
+    # Sphinx-Gallery itself runs one page at a time: docs/_ext/gallery_pool.py runs the pages
+    # of every chapter, LAYERWISE_GALLERY_JOBS at a time (default: one per core, at most 4).
+    "parallel": False,
 }
 
 # -- Sources ----------------------------------------------------------------------------------

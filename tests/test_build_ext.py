@@ -168,7 +168,9 @@ def test_the_sidebars_section_toggles_get_an_accessible_name(as_soup):
 
 def test_gallery_jobs_reads_the_environment(monkeypatch):
     monkeypatch.delenv("LAYERWISE_GALLERY_JOBS", raising=False)
-    assert layerwise_build.gallery_jobs() == 1
+    assert layerwise_build.gallery_jobs() == layerwise_build.default_jobs()
+    monkeypatch.setenv("LAYERWISE_GALLERY_JOBS", "")
+    assert layerwise_build.gallery_jobs() == layerwise_build.default_jobs()
     monkeypatch.setenv("LAYERWISE_GALLERY_JOBS", "3")
     assert layerwise_build.gallery_jobs() == 3
     monkeypatch.setenv("LAYERWISE_GALLERY_JOBS", "two")
@@ -214,6 +216,17 @@ def test_each_worker_gets_its_own_slot_and_a_dead_worker_frees_it(tmp_path):
             holder.wait()
 
 
+def test_default_jobs_is_one_per_core_within_memory_and_a_cap():
+    gib = 2**30
+    assert layerwise_build.default_jobs(cores=2, available_bytes=20 * gib) == 2
+    assert layerwise_build.default_jobs(cores=1, available_bytes=20 * gib) == 1
+    cap = layerwise_build.MAX_DEFAULT_JOBS
+    assert layerwise_build.default_jobs(cores=cap + 12, available_bytes=1000 * gib) == cap
+    per_job = layerwise_build.MEMORY_PER_JOB_BYTES
+    assert layerwise_build.default_jobs(cores=16, available_bytes=2.5 * per_job) == 2
+    assert layerwise_build.default_jobs(cores=16, available_bytes=0.5 * per_job) == 1
+
+
 def test_pin_worker_splits_the_cores_between_workers(monkeypatch):
     import os
 
@@ -225,7 +238,7 @@ def test_pin_worker_splits_the_cores_between_workers(monkeypatch):
         layerwise_build.pin_worker(0, 2)
         mine = sorted(os.sched_getaffinity(0))
         assert mine == (cores[0::2] or cores)
-        assert torch.get_num_threads() == len(mine)
+        assert torch.get_num_threads() == threads  # the build's environment decides threads
     finally:
         os.sched_setaffinity(0, cores)
         torch.set_num_threads(threads)
@@ -496,3 +509,60 @@ def test_short_figure_code_and_code_without_a_figure_stay_open():
         "for i in range(3):\n" + "\n".join(["    fig = plt.figure()"] * 12) + "\nplt.show()"
     )
     assert layerwise_build.fold_figure_code(nested) == nested
+
+
+POOL_PAGE = '''"""
+Page {n}
+========
+
+Says which process ran it.
+"""
+
+import os
+
+print("ran in", os.getpid(), "build", os.environ["LAYERWISE_BUILD_PID"])
+{extra}
+'''
+
+
+def pool_site(tmp_path: Path, extra: str = "") -> Path:
+    """Two chapters of one page each; the second page runs ``extra`` at its end."""
+    chapters = {"one": ["plot_one.py"], "two": ["plot_two.py"]}
+    for n, (chapter, (page,)) in enumerate(chapters.items()):
+        (tmp_path / "gallery" / chapter).mkdir(parents=True)
+        write(tmp_path / "gallery" / chapter / "README.rst", f"{chapter}\n=====\n")
+        write(tmp_path / "gallery" / chapter / page, POOL_PAGE.format(n=n, extra=extra * n))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    conf = CONF.format(ext=str(ROOT / "docs" / "_ext"))
+    conf = conf.replace('{"chapter": ["plot_claim.py"]}', repr(chapters))
+    conf = conf.replace('["../gallery/chapter"]', '["../gallery/one", "../gallery/two"]')
+    conf = conf.replace('["auto_examples/chapter"]', '["auto_examples/one", "auto_examples/two"]')
+    write(docs / "conf.py", conf)
+    toctree = "\n".join(f"   auto_examples/{c}/index" for c in chapters)
+    write(docs / "index.rst", f"Home\n====\n\n.. toctree::\n\n{toctree}\n")
+    return docs
+
+
+def test_the_pool_runs_every_chapter_s_pages_in_worker_processes(tmp_path, monkeypatch):
+    pytest.importorskip("sphinx_gallery")
+    monkeypatch.setenv("LAYERWISE_GALLERY_JOBS", "2")
+    docs = pool_site(tmp_path)
+    done = sphinx_build(docs, "quick")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "running 2 gallery pages, 2 at a time" in done.stdout
+    for chapter, page in (("one", "plot_one"), ("two", "plot_two")):
+        html = (docs / "_html" / "auto_examples" / chapter / f"{page}.html").read_text()
+        ran, build = re.search(r"ran in (\d+) build (\d+)", html).groups()
+        assert ran != build  # a worker, not the build's own process
+    again = sphinx_build(docs, "quick")  # nothing changed: nothing runs, no pool
+    assert again.returncode == 0 and "gallery pages" not in again.stdout
+
+
+def test_a_page_that_fails_in_a_worker_fails_the_build_with_its_error(tmp_path, monkeypatch):
+    pytest.importorskip("sphinx_gallery")
+    monkeypatch.setenv("LAYERWISE_GALLERY_JOBS", "2")
+    docs = pool_site(tmp_path, extra='raise RuntimeError("page two broke")')
+    done = sphinx_build(docs, "quick")
+    assert done.returncode != 0
+    assert "page two broke" in done.stdout + done.stderr

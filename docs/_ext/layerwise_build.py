@@ -8,11 +8,12 @@
   it again. Executed MyST pages are re-run the same way (their execution cache is dropped).
 * **Isolation.** :func:`reset_state` runs before every example: it re-seeds every generator,
   closes figures and frees GPU memory, so one page cannot change another's numbers.
-* **Parallel examples.** With ``LAYERWISE_GALLERY_JOBS=N`` Sphinx-Gallery runs ``N`` examples
-  of a chapter at a time in joblib's loky worker processes (started fresh, not forked, so no
-  OpenMP thread pool is inherited half-alive). :func:`reset_state` pins each worker to its own
-  share of the CPU cores (``torch.set_num_threads`` and the CPU affinity) and, on a machine with
-  several GPUs, to one GPU.
+* **Parallel examples.** The gallery's pages run :func:`gallery_jobs` at a time, those of
+  every chapter in one pool of loky worker processes (started fresh, not forked, so no OpenMP
+  thread pool is inherited half-alive); see ``gallery_pool``. :func:`reset_state` pins each
+  worker to its own share of the CPU cores and, on a machine with several GPUs, to one GPU. Every
+  page runs single-threaded (``buildcmd.build_env``), so its numbers do not depend on how many
+  pages run at once, nor on how many cores the machine has.
 * **Claims.** A page states its headline results with :func:`layerwise.stats.claim`. Before
   each example runs, :func:`reset_state` points ``LAYERWISE_CLAIMS_FILE`` at the page's claims
   file (``auto_examples/_claims/<example>.json``, kept with the page so a skipped example keeps
@@ -42,6 +43,7 @@ import tempfile
 from pathlib import Path
 
 import buildcmd
+import gallery_pool
 
 from layerwise import stats
 
@@ -292,9 +294,39 @@ class ExampleOrder:
 _WORKER_SLOT: tuple[int, object] | None = None  # (slot, open lock file) once a worker has one
 
 
+#: The most gallery pages a build runs at a time by default, and the memory it allows each.
+MAX_DEFAULT_JOBS = 4
+MEMORY_PER_JOB_BYTES = 2.5 * 2**30
+
+
+def default_jobs(cores: int | None = None, available_bytes: float | None = None) -> int:
+    """One page per usable CPU core, at most :data:`MAX_DEFAULT_JOBS`, and no more than the
+    available memory allows at :data:`MEMORY_PER_JOB_BYTES` each (the heaviest pages peak near
+    2 GB); at least one."""
+    if cores is None:
+        cores = len(os.sched_getaffinity(0))
+    if available_bytes is None:
+        available_bytes = _available_memory()
+    return max(1, min(cores, MAX_DEFAULT_JOBS, int(available_bytes // MEMORY_PER_JOB_BYTES)))
+
+
+def _available_memory() -> float:
+    """``MemAvailable`` of ``/proc/meminfo`` in bytes (infinite where there is none)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return float(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return float("inf")
+
+
 def gallery_jobs() -> int:
-    """How many examples Sphinx-Gallery runs at a time (``LAYERWISE_GALLERY_JOBS``, default 1)."""
-    value = os.environ.get("LAYERWISE_GALLERY_JOBS", "1").strip() or "1"
+    """How many gallery pages a build runs at a time: ``LAYERWISE_GALLERY_JOBS``, or
+    :func:`default_jobs` when it is unset or empty."""
+    value = os.environ.get("LAYERWISE_GALLERY_JOBS", "").strip()
+    if not value:
+        return default_jobs()
     if not value.isdigit() or int(value) < 1:
         raise ValueError(f"LAYERWISE_GALLERY_JOBS={value!r}: use a whole number of workers >= 1")
     return int(value)
@@ -327,13 +359,12 @@ def claim_worker_slot(jobs: int, slots_dir: Path) -> int:
 
 def pin_worker(slot: int, jobs: int) -> None:
     """Give worker ``slot`` of ``jobs`` its share of the CPU cores and, if there are several GPUs,
-    its own GPU."""
+    its own GPU. The number of threads stays what the build's environment sets (one)."""
     import torch
 
     cores = sorted(os.sched_getaffinity(0))
     mine = cores[slot::jobs] or cores
     os.sched_setaffinity(0, mine)
-    torch.set_num_threads(len(mine))
     if torch.cuda.device_count() > 1 and "LAYERWISE_DEVICE" not in os.environ:
         os.environ["LAYERWISE_DEVICE"] = f"cuda:{slot % torch.cuda.device_count()}"
         torch.cuda.set_device(slot % torch.cuda.device_count())
@@ -766,6 +797,10 @@ def _on_config_inited(app, config):
     if root:  # before Sphinx checks that html_extra_path exists
         write_site_root(Path(root["folder"]), Path(root["wheel"]), root["switcher"])
     os.environ["LAYERWISE_BUILD_PID"] = str(os.getpid())  # workers tell themselves apart by it
+    # Decided once, so the worker processes agree on how many they are.
+    jobs = gallery_jobs()
+    os.environ["LAYERWISE_GALLERY_JOBS"] = str(jobs)
+    gallery_pool.install(jobs)
     os.environ["LAYERWISE_PROGRESS"] = "1"  # runtime.progress: one terminal line per network
     CHAPTERS.clear()
     CHAPTERS.update(config.layerwise_chapters)

@@ -1,0 +1,269 @@
+"""Run the gallery's pages, every chapter's at once, in a pool of worker processes.
+
+Sphinx-Gallery builds its galleries (here one per chapter) one after another and, with its
+``parallel`` option, runs the pages of one chapter at a time: while a chapter's longest page
+trains (the first-layers chapter's photo CNN takes minutes), the other workers wait for the
+next chapter. This module keeps Sphinx-Gallery serial and stands in for the function it calls
+once per page, ``sphinx_gallery.gen_rst.generate_file_rst``: on its first call it plans every
+page of every chapter that has to run, and sends them to ``jobs`` worker processes (loky's,
+started fresh, not forked); each call then hands Sphinx-Gallery its page's result once that
+page has run, so the chapters are still written in reading order. Pages whose result is
+current run in the build's own process, as before (they only read their cached output).
+
+The plan (:func:`plan`):
+
+* **Dependencies.** The networks of :mod:`layerwise.zoo` are shared between pages through the
+  model cache. A page that uses a zoo network waits for the first page, in reading order, that
+  uses it, so the network is trained once (by that page) and loaded by the others.
+* **Order.** Among the pages that are ready, the one with the longest path ahead of it (its own
+  time and the longest chain of pages waiting for it) starts first; the times are the last
+  benchmark record's (``docs/benchmarks/cpu.json``), and a page it does not list counts as the
+  slowest.
+
+Results do not depend on the number of workers: each page starts from the same state (see
+``layerwise_build.reset_state``), and a site build runs every page single-threaded
+(``buildcmd.build_env``), in one process or several.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: The benchmark record whose page times order the pool's work.
+COSTS = Path(__file__).resolve().parents[1] / "benchmarks" / "cpu.json"
+
+_ZOO_CALL = re.compile(r"\bzoo\.(\w+)\(")
+
+
+@dataclass
+class Page:
+    """One gallery page to run: its file, folders, expected seconds and what it waits for."""
+
+    name: str  # "chapter/plot_x"
+    fname: str
+    src_dir: str
+    target_dir: str
+    seconds: float
+    after: set[str] = field(default_factory=set)
+
+
+def zoo_networks(source: str) -> set[str]:
+    """The :mod:`layerwise.zoo` recipes a page's source calls: ``photo_cnn`` for
+    ``zoo.photo_cnn()``."""
+    return set(_ZOO_CALL.findall(source))
+
+
+def recorded_costs(path: Path = COSTS) -> dict[str, float]:
+    """Seconds per page (``"chapter/plot_x"``) in the benchmark record at ``path``; empty if
+    there is none."""
+    try:
+        return dict(json.loads(path.read_text())["build"]["pages_median_seconds"])
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
+def plan(pages: list[Page], sources: dict[str, str]) -> list[Page]:
+    """Set each page's :attr:`Page.after` from the zoo networks that ``sources`` (page name ->
+    source) show it uses; ``pages`` are in reading order. Returns ``pages``."""
+    first_user: dict[str, str] = {}
+    for page in pages:
+        for network in sorted(zoo_networks(sources[page.name])):
+            producer = first_user.setdefault(network, page.name)
+            if producer != page.name:
+                page.after.add(producer)
+    return pages
+
+
+def priorities(pages: list[Page]) -> dict[str, float]:
+    """Each page's own seconds plus the longest chain of pages that wait for it."""
+    waiting: dict[str, list[str]] = {p.name: [] for p in pages}
+    for p in pages:
+        for before in p.after:
+            if before in waiting:
+                waiting[before].append(p.name)
+    seconds = {p.name: p.seconds for p in pages}
+    memo: dict[str, float] = {}
+
+    def path(name: str, seen: tuple[str, ...] = ()) -> float:
+        if name in seen:
+            raise ValueError(f"gallery pages wait for each other: {' -> '.join((*seen, name))}")
+        if name not in memo:
+            chains = (path(w, (*seen, name)) for w in waiting[name])
+            memo[name] = seconds[name] + max(chains, default=0.0)
+        return memo[name]
+
+    return {p.name: path(p.name) for p in pages}
+
+
+class Scheduler:
+    """Runs ``pages`` with ``submit(page) -> Future`` (at most ``jobs`` at a time), each when the
+    pages it waits for are done, the highest :func:`priorities` first. :meth:`result` waits for
+    one page. If a page fails, the pages not yet started are not started and report the error."""
+
+    def __init__(self, pages: list[Page], jobs: int, submit):
+        names = {p.name for p in pages}
+        for p in pages:
+            p.after &= names  # a page that does not run now has nothing left to do
+        self.pages = {p.name: p for p in pages}
+        self.jobs = jobs
+        self.submit = submit
+        self.order: list[str] = []  # the order pages started in
+        self._results = {p.name: Future() for p in pages}
+        self._priority = priorities(pages)
+        self._thread = threading.Thread(target=self._run, name="gallery-pool", daemon=True)
+        self._thread.start()
+
+    def result(self, name: str):
+        return self._results[name].result()
+
+    def _run(self) -> None:
+        pending, done, running = set(self.pages), set(), {}
+        failure = None
+        while (pending and failure is None) or running:
+            ready = [n for n in pending if self.pages[n].after <= done]
+            ready.sort(key=lambda n: (-self._priority[n], n))
+            while failure is None and ready and len(running) < self.jobs:
+                name = ready.pop(0)
+                pending.discard(name)
+                self.order.append(name)
+                try:
+                    running[self.submit(self.pages[name])] = name
+                except Exception as error:  # the pool itself is broken
+                    failure = error
+                    self._results[name].set_exception(error)
+            if not running:  # after a failure, or with nothing left
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                name = running.pop(future)
+                error = future.exception()
+                if error is None:
+                    self._results[name].set_result(future.result())
+                    done.add(name)
+                else:
+                    failure = failure or error
+                    self._results[name].set_exception(error)
+        for name in pending:
+            self._results[name].set_exception(
+                RuntimeError(f"{name} was not run: another page failed ({failure})")
+            )
+
+
+# --------------------------------------------------------------------------------------------
+# Sphinx-Gallery glue
+# --------------------------------------------------------------------------------------------
+
+
+def _needs_running(src_file: Path, target_file: Path, gallery_conf) -> bool:
+    """What Sphinx-Gallery's ``generate_file_rst`` decides: executable and not current."""
+    from sphinx_gallery.gen_rst import executable_script, get_md5sum
+
+    if not executable_script(str(src_file), gallery_conf):
+        return False
+    md5 = Path(f"{target_file}.md5")
+    current = md5.exists() and md5.read_text() == get_md5sum(src_file, mode="t")
+    return not current or gallery_conf["run_stale_examples"]
+
+
+def gallery_pages(gallery_conf) -> tuple[list[Page], dict[str, str]]:
+    """Every page of every chapter in reading order, with its source: ``(pages, sources)``."""
+    from sphinx_gallery.gen_rst import _get_callables
+    from sphinx_gallery.utils import _collect_gallery_files
+
+    costs = recorded_costs()
+    root = Path(gallery_conf["src_dir"])
+    pages, sources = [], {}
+    for examples, gallery in zip(
+        gallery_conf["examples_dirs"], gallery_conf["gallery_dirs"], strict=True
+    ):
+        src_dir, target_dir = root / examples, root / gallery
+        order = _get_callables(gallery_conf, "within_subsection_order", src_dir)[0]
+        for fname in sorted(_collect_gallery_files([src_dir], gallery_conf), key=order):
+            name = f"{Path(gallery).name}/{Path(fname).stem}"
+            key = os.path.normpath(src_dir)
+            pages.append(
+                Page(name, fname, key, os.path.normpath(target_dir), costs.get(name, 1e9))
+            )
+            sources[name] = (src_dir / fname).read_text(encoding="utf-8")
+    return pages, sources
+
+
+def run_page(fname, target_dir, src_dir, gallery_conf):
+    """Sphinx-Gallery's own ``generate_file_rst`` for one page (in a worker process)."""
+    from sphinx_gallery import gen_rst
+
+    generate = getattr(gen_rst.generate_file_rst, "original", gen_rst.generate_file_rst)
+    return generate(fname, target_dir, src_dir, gallery_conf)
+
+
+class GalleryPool:
+    """The stand-in for ``generate_file_rst`` (see the module's docstring)."""
+
+    def __init__(self, original, jobs: int):
+        self.original = original
+        self.jobs = jobs
+        self.scheduler: Scheduler | None = None
+        self.executor = None
+        self.names: dict[tuple[str, str], str] = {}
+
+    def _start(self, gallery_conf) -> None:
+        from joblib.externals.loky import ProcessPoolExecutor
+
+        pages, sources = gallery_pages(gallery_conf)
+        to_run = [
+            p
+            for p in plan(pages, sources)
+            if _needs_running(Path(p.src_dir, p.fname), Path(p.target_dir, p.fname), gallery_conf)
+        ]
+        self.names = {(p.src_dir, p.fname): p.name for p in to_run}
+        if not to_run:
+            self.scheduler = Scheduler([], self.jobs, None)
+            return
+        workers = min(self.jobs, len(to_run))
+        print(f"layerwise: running {len(to_run)} gallery pages, {workers} at a time", flush=True)
+        self.executor = ProcessPoolExecutor(max_workers=workers)
+
+        def submit(page: Page) -> Future:
+            return self.executor.submit(
+                run_page, page.fname, page.target_dir, page.src_dir, gallery_conf
+            )
+
+        self.scheduler = Scheduler(to_run, workers, submit)
+
+    def __call__(self, fname, target_dir, src_dir, gallery_conf):
+        if self.scheduler is None:
+            self._start(gallery_conf)
+        name = self.names.get((os.path.normpath(src_dir), str(fname)))
+        if name is None:  # current: Sphinx-Gallery only reads its cached output
+            return self.original(fname, target_dir, src_dir, gallery_conf)
+        try:
+            return self.scheduler.result(name)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+            self.executor = None
+
+
+def install(jobs: int) -> GalleryPool | None:
+    """Put a :class:`GalleryPool` of ``jobs`` workers in place of Sphinx-Gallery's
+    ``generate_file_rst`` (nothing for one job); returns it."""
+    from sphinx_gallery import gen_rst
+
+    original = getattr(gen_rst.generate_file_rst, "original", gen_rst.generate_file_rst)
+    if jobs <= 1:
+        gen_rst.generate_file_rst = original
+        return None
+    pool = GalleryPool(original, jobs)
+    pool.original = original
+    gen_rst.generate_file_rst = pool
+    return pool

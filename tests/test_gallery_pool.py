@@ -1,0 +1,156 @@
+"""docs/_ext/gallery_pool.py: which pages wait for which, in what order they start, and the
+stand-in it puts in Sphinx-Gallery's place."""
+
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "docs" / "_ext"))
+
+import gallery_pool  # noqa: E402
+from gallery_pool import Page, Scheduler  # noqa: E402
+
+
+def page(name, seconds=1.0, after=()):
+    return Page(name, f"{name}.py", "src", "target", seconds, set(after))
+
+
+def test_zoo_networks_are_the_recipes_a_page_calls():
+    source = "from layerwise import zoo\nrecipe = zoo.photo_cnn()\nh = zoo.mnist1d_halves ()\n"
+    assert gallery_pool.zoo_networks(source) == {"photo_cnn"}
+    assert gallery_pool.zoo_networks("import zoo_keeper\nzoo_keeper.feed()\n") == set()
+
+
+def test_the_first_user_of_a_zoo_network_goes_before_the_others():
+    pages = [page("a/one"), page("a/two"), page("b/three"), page("b/four")]
+    sources = {
+        "a/one": "x = 1",
+        "a/two": "r = zoo.photo_cnn()",
+        "b/three": "r = zoo.photo_cnn(); h = zoo.halves()",
+        "b/four": "h = zoo.halves()",
+    }
+    gallery_pool.plan(pages, sources)
+    assert [p.after for p in pages] == [set(), set(), {"a/two"}, {"b/three"}]
+
+
+def test_the_real_gallery_trains_the_photo_cnn_once_on_the_filters_page():
+    import runpy
+
+    import layerwise_build
+    from sphinx_gallery.gen_gallery import _fill_gallery_conf_defaults
+
+    conf = runpy.run_path(str(ROOT / "conf.py"))
+    layerwise_build.CHAPTERS.update(conf["layerwise_chapters"])
+    gallery_conf = _fill_gallery_conf_defaults(conf["sphinx_gallery_conf"])
+    gallery_conf["src_dir"] = str(ROOT / "docs")
+    pages, sources = gallery_pool.gallery_pages(gallery_conf)
+    gallery_pool.plan(pages, sources)
+    assert len(pages) == len(list((ROOT / "gallery").glob("*/plot_*.py")))
+    waiting = {p.name for p in pages if "first_layers/plot_first_layer_filters" in p.after}
+    assert {"what_layers_learn/plot_top_patches", "imagenet/plot_imagenet_small_vs_big"} <= waiting
+    assert all(p.seconds < 1e9 for p in pages)  # the benchmark record knows every page
+
+
+def test_priority_is_a_page_s_time_and_the_longest_chain_waiting_for_it():
+    pages = [page("p", 10), page("q", 5, ["p"]), page("r", 7, ["q"]), page("s", 1, ["p"])]
+    assert gallery_pool.priorities(pages) == {"p": 22, "q": 12, "r": 7, "s": 1}
+
+
+def run(pages, jobs, fail=None):
+    """Scheduler over a thread pool whose "pages" sleep a little; returns it and a log."""
+    log, lock, running = [], threading.Lock(), [0]
+    peak = [0]
+
+    def work(p):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+            log.append(("start", p.name))
+        time.sleep(0.02)
+        with lock:
+            running[0] -= 1
+            log.append(("end", p.name))
+        if p.name == fail:
+            raise ValueError(f"{p.name} broke")
+        return p.name.upper()
+
+    with ThreadPoolExecutor(8) as executor:
+        scheduler = Scheduler(pages, jobs, lambda p: executor.submit(work, p))
+        results = {}
+        for p in pages:
+            try:
+                results[p.name] = scheduler.result(p.name)
+            except Exception as error:
+                results[p.name] = error
+    return scheduler, log, results, peak[0]
+
+
+def test_scheduler_runs_everything_once_within_its_jobs_longest_first_after_dependencies():
+    pages = [
+        page("short", 1),
+        page("long", 50),
+        page("after_long", 3, ["long"]),
+        page("middle", 10),
+        page("not_run_now", 1, ["gone"]),  # its producer is current: nothing to wait for
+    ]
+    scheduler, log, results, peak = run(pages, jobs=2)
+    assert results == {p.name: p.name.upper() for p in pages}
+    assert peak <= 2
+    assert sorted(scheduler.order) == sorted(p.name for p in pages)
+    assert scheduler.order[0] == "long"  # 50 + 3 ahead of it
+    assert log.index(("end", "long")) < log.index(("start", "after_long"))
+
+
+def test_a_failed_page_stops_the_pages_not_yet_started():
+    pages = [page("first", 10), page("needs_first", 1, ["first"]), page("other", 0.5)]
+    _, log, results, _ = run(pages, jobs=1, fail="first")
+    assert isinstance(results["first"], ValueError)
+    assert isinstance(results["needs_first"], RuntimeError)
+    assert "another page failed" in str(results["needs_first"])
+    assert ("start", "needs_first") not in log
+
+
+def test_pages_that_wait_for_each_other_are_an_error():
+    with pytest.raises(ValueError, match="wait for each other: (a -> b -> a|b -> a -> b)"):
+        Scheduler([page("a", 1, ["b"]), page("b", 1, ["a"])], 2, submit=None)
+
+
+def test_recorded_costs_read_the_benchmark_record(tmp_path):
+    record = tmp_path / "cpu.json"
+    record.write_text('{"build": {"pages_median_seconds": {"a/plot_x": 12.5}}}')
+    assert gallery_pool.recorded_costs(record) == {"a/plot_x": 12.5}
+    assert gallery_pool.recorded_costs(tmp_path / "missing.json") == {}
+    assert gallery_pool.recorded_costs(gallery_pool.COSTS)  # the committed record has pages
+
+
+def test_install_puts_the_pool_in_sphinx_gallery_s_place_and_one_job_takes_it_out():
+    from sphinx_gallery import gen_rst
+
+    original = gen_rst.generate_file_rst
+    try:
+        pool = gallery_pool.install(2)
+        assert gen_rst.generate_file_rst is pool and pool.original is original
+        assert gallery_pool.install(3).original is original  # not a pool around a pool
+        assert gallery_pool.install(1) is None
+        assert gen_rst.generate_file_rst is original
+    finally:
+        gen_rst.generate_file_rst = original
+
+
+def test_run_page_calls_sphinx_gallery_s_own_function(monkeypatch):
+    from sphinx_gallery import gen_rst
+
+    calls = []
+    original = gen_rst.generate_file_rst
+    monkeypatch.setattr(gen_rst, "generate_file_rst", lambda *a: calls.append(a) or "done")
+    try:
+        gallery_pool.install(2)
+        assert gallery_pool.run_page("f.py", "t", "s", {}) == "done"
+        assert calls == [("f.py", "t", "s", {})]
+    finally:
+        gen_rst.generate_file_rst = original
