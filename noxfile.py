@@ -176,11 +176,13 @@ def install_axe(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmark cold/warm/edit builds and the training loop; writes docs/benchmarks/<device>.json.
 
-    Options after -- go to docs/_ext/bench.py: --repeat N, --profile P, --skip-builds.
+    Options after -- go to docs/_ext/bench.py: --repeat N, --jobs J, --compare-jobs K,
+    --profile P, --skip-builds. The training-loop measurements run single-threaded, as every
+    page of a build does.
     """
     install(session, "docs")
     session.run("python", str(ROOT / "docs" / "_ext" / "bench.py"), *session.posargs,
-                env={"PYTHONPATH": str(ROOT / "src")})  # fmt: skip
+                env={"PYTHONPATH": str(ROOT / "src"), **buildcmd.SINGLE_THREADED})  # fmt: skip
 
 
 @nox.session
