@@ -47,3 +47,27 @@ def test_mnist1d_halves_split_the_ten_digits_into_disjoint_halves():
     assert b0.fingerprint == halves.b_labelled(0).fingerprint != b1.fingerprint
     assert torch.equal(b0.x_test, halves.b.x_test)
     assert zoo.mnist1d_halves().a.classes == halves.a.classes
+
+
+def test_prepare_fills_the_cache_the_pages_read():
+    from layerwise import snapshots
+
+    assert zoo.prepare("photo_cnn", seed=2)  # trained
+    assert not zoo.prepare("photo_cnn", seed=2)  # already there
+    recipe = zoo.photo_cnn()
+    args = (recipe.config, recipe.data, recipe.schedule)
+    assert snapshots.is_cached(*args, seed=2) and not snapshots.is_cached(*args, seed=3)
+    assert recipe.fit(seed=2, verbose=False).from_cache
+    run = snapshots.fit_with_snapshots(*args, seed=2, verbose=False)
+    assert run.result.from_cache and run.epochs == recipe.schedule.epochs
+
+
+def test_recipes_lists_every_function_that_describes_a_shared_network():
+    import inspect
+
+    described = {
+        name
+        for name, f in inspect.getmembers(zoo, inspect.isfunction)
+        if f.__module__ == zoo.__name__ and inspect.signature(f).return_annotation == "Recipe"
+    }
+    assert described == set(zoo.recipes()) == {"photo_cnn"}

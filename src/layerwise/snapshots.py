@@ -25,7 +25,7 @@ from torch import nn
 from . import runtime, train
 from .data import Dataset
 
-__all__ = ["Snapshots", "fit_with_snapshots"]
+__all__ = ["Snapshots", "fit_with_snapshots", "is_cached"]
 
 _FORMAT = 1
 
@@ -94,6 +94,27 @@ def _hooked(config, steps_per_epoch: int, states: list):
     return hooked
 
 
+def _paths(config, data: Dataset, schedule: train.Schedule, seed: int, device: torch.device):
+    """The model-cache files of one trained network: its final weights and its snapshots."""
+    key = train._cache_key(config, data, schedule, seed, None, (), device)
+    return key, train.cache_dir() / f"{key}.pt", train.cache_dir() / f"{key}.snapshots.pt"
+
+
+def is_cached(
+    config,
+    data: Dataset,
+    schedule: train.Schedule | None = None,
+    *,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+) -> bool:
+    """Whether :func:`fit_with_snapshots` would load this network and its snapshots from the
+    model cache instead of training it."""
+    dev = torch.device(device) if device is not None else runtime.device()
+    _, model, states = _paths(config, data, schedule or train.Schedule(), seed, dev)
+    return model.exists() and states.exists()
+
+
 def fit_with_snapshots(
     config,
     data: Dataset,
@@ -110,8 +131,7 @@ def fit_with_snapshots(
     """
     schedule = schedule or train.Schedule()
     dev = torch.device(device) if device is not None else runtime.device()
-    key = train._cache_key(config, data, schedule, seed, None, (), dev)
-    path = train.cache_dir() / f"{key}.snapshots.pt"
+    _, model_path, path = _paths(config, data, schedule, seed, dev)
     if path.exists():
         try:
             entry = torch.load(path, map_location="cpu", weights_only=True)
@@ -122,7 +142,7 @@ def fit_with_snapshots(
             path.unlink(missing_ok=True)
     states: list[dict[str, torch.Tensor]] = []
     steps = (len(data.y_train) + schedule.batch_size - 1) // schedule.batch_size
-    model_cached = (train.cache_dir() / f"{key}.pt").exists()
+    model_cached = model_path.exists()
     hooked = _hooked(config, steps, states)
     result = train.fit(
         hooked,

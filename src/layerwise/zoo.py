@@ -13,6 +13,7 @@ and the network is trained once per build.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -20,7 +21,7 @@ import torch
 from . import data as _data
 from . import models, runtime, train
 
-__all__ = ["Halves", "Recipe", "mnist1d_halves", "photo_cnn"]
+__all__ = ["Halves", "Recipe", "mnist1d_halves", "photo_cnn", "prepare", "recipes"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,30 @@ def photo_cnn() -> Recipe:
         epochs=runtime.pick(quick=2, default=12, full=30), lr=3e-3, augment="flip+color"
     )
     return Recipe(patches, config, schedule)
+
+
+def recipes() -> dict[str, Callable[[], Recipe]]:
+    """The shared networks of this module, by the name of the function that describes each."""
+    return {"photo_cnn": photo_cnn}
+
+
+def prepare(name: str, seed: int) -> bool:
+    """Put seed ``seed`` of the shared network ``name`` (one of :func:`recipes`) in the model
+    cache, as its pages ask for it; returns whether it had to be trained.
+
+    It is trained by :func:`layerwise.snapshots.fit_with_snapshots`, which also keeps the
+    weights after every epoch (the page on which layers settle first reads them) and caches the
+    final network, which :meth:`Recipe.fit` then loads. A site build calls this for every seed
+    before the pages that use the network run, the seeds side by side in its worker processes.
+    """
+    from . import snapshots
+
+    recipe = recipes()[name]()
+    args = (recipe.config, recipe.data, recipe.schedule)
+    if snapshots.is_cached(*args, seed=seed):
+        return False
+    snapshots.fit_with_snapshots(*args, seed=seed, verbose=False)
+    return True
 
 
 @dataclass(frozen=True)
