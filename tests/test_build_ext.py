@@ -550,7 +550,7 @@ def test_the_pool_runs_every_chapter_s_pages_in_worker_processes(tmp_path, monke
     docs = pool_site(tmp_path)
     done = sphinx_build(docs, "quick")
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "running 2 gallery pages, 2 at a time" in done.stdout
+    assert "running 2 gallery pages and 0 seeds of shared networks, 2 at a time" in done.stdout
     for chapter, page in (("one", "plot_one"), ("two", "plot_two")):
         html = (docs / "_html" / "auto_examples" / chapter / f"{page}.html").read_text()
         ran, build = re.search(r"ran in (\d+) build (\d+)", html).groups()

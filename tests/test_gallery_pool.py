@@ -49,11 +49,38 @@ def test_the_real_gallery_trains_the_photo_cnn_once_on_the_filters_page():
     gallery_conf = _fill_gallery_conf_defaults(conf["sphinx_gallery_conf"])
     gallery_conf["src_dir"] = str(ROOT / "docs")
     pages, sources = gallery_pool.gallery_pages(gallery_conf)
-    gallery_pool.plan(pages, sources)
     assert len(pages) == len(list((ROOT / "gallery").glob("*/plot_*.py")))
-    waiting = {p.name for p in pages if "first_layers/plot_first_layer_filters" in p.after}
-    assert {"what_layers_learn/plot_top_patches", "imagenet/plot_imagenet_small_vs_big"} <= waiting
     assert all(p.seconds < 1e9 for p in pages)  # the benchmark record knows every page
+    jobs = gallery_pool.plan(pages, sources, {"photo_cnn": [0, 1, 2, 3, 4]})
+    seeds = {f"zoo/photo_cnn seed {s}" for s in range(5)}
+    assert [j.name for j in jobs[:5]] == sorted(seeds)
+    waiting = {p.name for p in pages if p.after == seeds}
+    assert {
+        "first_layers/plot_first_layer_filters",
+        "what_layers_learn/plot_top_patches",
+        "imagenet/plot_imagenet_small_vs_big",
+    } <= waiting
+    # The transfer pages' halves are not one network: their first user trains what they share.
+    halves = [p for p in pages if "mnist1d_halves" in gallery_pool.zoo_networks(sources[p.name])]
+    assert all(halves[0].name in p.after for p in halves[1:])
+
+
+def test_a_shared_network_s_seeds_are_jobs_of_their_own_that_its_pages_wait_for():
+    pages = [page("a/one"), page("a/two"), page("b/three")]
+    sources = {"a/one": "x = 1", "a/two": "zoo.photo_cnn()", "b/three": "zoo.photo_cnn()"}
+    costs = {"zoo/photo_cnn seed 0": 30.0}
+    jobs = gallery_pool.plan(pages, sources, {"photo_cnn": [0, 1], "unused": [0]}, costs)
+    assert [j.name for j in jobs] == [
+        "zoo/photo_cnn seed 0",
+        "zoo/photo_cnn seed 1",
+        "a/one",
+        "a/two",
+        "b/three",
+    ]
+    assert (jobs[0].network, jobs[0].seed, jobs[0].seconds) == ("photo_cnn", 0, 30.0)
+    assert jobs[1].seconds == 1e9  # not in the record: counted as the slowest
+    seeds = {"zoo/photo_cnn seed 0", "zoo/photo_cnn seed 1"}
+    assert [p.after for p in pages] == [set(), seeds, seeds]
 
 
 def test_priority_is_a_page_s_time_and_the_longest_chain_waiting_for_it():
@@ -122,8 +149,11 @@ def test_pages_that_wait_for_each_other_are_an_error():
 
 def test_recorded_costs_read_the_benchmark_record(tmp_path):
     record = tmp_path / "cpu.json"
-    record.write_text('{"build": {"pages_median_seconds": {"a/plot_x": 12.5}}}')
-    assert gallery_pool.recorded_costs(record) == {"a/plot_x": 12.5}
+    record.write_text(
+        '{"build": {"pages_median_seconds": {"a/plot_x": 12.5},'
+        ' "shared_networks_seconds": {"zoo/n seed 0": 3.0}}}'
+    )
+    assert gallery_pool.recorded_costs(record) == {"a/plot_x": 12.5, "zoo/n seed 0": 3.0}
     assert gallery_pool.recorded_costs(tmp_path / "missing.json") == {}
     assert gallery_pool.recorded_costs(gallery_pool.COSTS)  # the committed record has pages
 

@@ -7,7 +7,8 @@ Runs in fresh clones of the committed HEAD (so uncommitted edits are not measure
 an empty model cache:
 
 * **cold**: the first build (every example trains its networks) -- total, per page (from
-  Sphinx-Gallery's timing tables and myst-nb's execution log) and peak memory of the build and
+  Sphinx-Gallery's timing tables and myst-nb's execution log), per seed of the shared networks
+  trained before their pages (``gallery_pool.SHARED_TIMES``) and peak memory of the build and
   its notebook kernels;
 * **warm**: the same build again with nothing changed;
 * **prose edit**: one Markdown page changed;
@@ -49,6 +50,7 @@ import time
 from pathlib import Path
 
 import buildcmd
+import gallery_pool
 import layerwise_build
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -275,6 +277,8 @@ def cold_build(work: Path, profile: str, label: str, jobs: int) -> tuple[Path, d
     print(f"[{label}] cold build, {jobs} pages at a time ...", flush=True)
     timing = timed_build(clone, env, work / f"{label}.log")
     timing["pages"] = {**page_times(clone), **timing["notebooks"]}
+    shared = clone / "docs" / gallery_pool.SHARED_TIMES
+    timing["shared_networks"] = json.loads(shared.read_text()) if shared.exists() else {}
     results = {
         "outputs": page_outputs(clone),
         "models": cache_checksums(clone / "build" / "cache"),
@@ -324,6 +328,10 @@ def build_benchmarks(repeat: int, profile: str, work: Path, jobs: int, compare_j
         "prose_edit": summary(prose),
         "library_edit": {**summary(library), "rerun": library[-1]["rerun"]},
         "pages_median_seconds": {k: statistics.median(v) for k, v in sorted(pages.items())},
+        "shared_networks_seconds": {
+            name: statistics.median(t["shared_networks"][name] for t in cold)
+            for name in cold[0]["shared_networks"]
+        },
         "determinism": [compare(runs[0], other) for other in runs[1:]],
     }
     if compare_jobs:

@@ -12,9 +12,14 @@ current run in the build's own process, as before (they only read their cached o
 
 The plan (:func:`plan`):
 
-* **Dependencies.** The networks of :mod:`layerwise.zoo` are shared between pages through the
-  model cache. A page that uses a zoo network waits for the first page, in reading order, that
-  uses it, so the network is trained once (by that page) and loaded by the others.
+* **Shared networks.** A network of :mod:`layerwise.zoo` is studied on several pages, which
+  share it through the model cache. Its seeds are trained first, each as a job of its own
+  (:func:`layerwise.zoo.prepare`), so they train side by side; the pages that use it wait for
+  them and load it. Its training counts in the build's time, not in one page's, and the build
+  reports it apart (:data:`SHARED_TIMES`).
+* **Dependencies.** For the other things of :mod:`layerwise.zoo` (the datasets and schedules of
+  the transfer pages), a page that uses one waits for the first page, in reading order, that
+  does, so what it trains is trained once (by that page) and loaded by the others.
 * **Order.** Among the pages that are ready, the one with the longest path ahead of it (its own
   time and the longest chain of pages waiting for it) starts first; the times are the last
   benchmark record's (``docs/benchmarks/cpu.json``), and a page it does not list counts as the
@@ -41,16 +46,28 @@ COSTS = Path(__file__).resolve().parents[1] / "benchmarks" / "cpu.json"
 _ZOO_CALL = re.compile(r"\bzoo\.(\w+)\(")
 
 
+#: Where a build that trained shared networks writes how long each seed took (seconds by
+#: "zoo/<network> seed <seed>"), under the Sphinx source folder; the benchmark reads it.
+SHARED_TIMES = Path("auto_examples") / "_shared_networks.json"
+
+
 @dataclass
 class Page:
-    """One gallery page to run: its file, folders, expected seconds and what it waits for."""
+    """One job of the pool, with its expected seconds and the jobs it waits for: a gallery page
+    (its file and folders), or one seed of a shared network (``network`` and ``seed``)."""
 
-    name: str  # "chapter/plot_x"
+    name: str  # "chapter/plot_x" or "zoo/photo_cnn seed 0"
     fname: str
     src_dir: str
     target_dir: str
     seconds: float
     after: set[str] = field(default_factory=set)
+    network: str | None = None
+    seed: int | None = None
+
+    @classmethod
+    def shared(cls, network: str, seed: int, seconds: float) -> Page:
+        return cls(f"zoo/{network} seed {seed}", "", "", "", seconds, network=network, seed=seed)
 
 
 def zoo_networks(source: str) -> set[str]:
@@ -60,24 +77,41 @@ def zoo_networks(source: str) -> set[str]:
 
 
 def recorded_costs(path: Path = COSTS) -> dict[str, float]:
-    """Seconds per page (``"chapter/plot_x"``) in the benchmark record at ``path``; empty if
-    there is none."""
+    """Seconds per page (``"chapter/plot_x"``) and per seed of a shared network (``"zoo/photo_cnn
+    seed 0"``) in the benchmark record at ``path``; empty if there is none."""
     try:
-        return dict(json.loads(path.read_text())["build"]["pages_median_seconds"])
+        build = json.loads(path.read_text())["build"]
     except (OSError, ValueError, KeyError):
         return {}
+    return {**build.get("pages_median_seconds", {}), **build.get("shared_networks_seconds", {})}
 
 
-def plan(pages: list[Page], sources: dict[str, str]) -> list[Page]:
-    """Set each page's :attr:`Page.after` from the zoo networks that ``sources`` (page name ->
-    source) show it uses; ``pages`` are in reading order. Returns ``pages``."""
+def plan(
+    pages: list[Page],
+    sources: dict[str, str],
+    shared: dict[str, list[int]] | None = None,
+    costs: dict[str, float] | None = None,
+) -> list[Page]:
+    """The pool's jobs for ``pages`` (in reading order; ``sources``: page name -> source):
+    one job per seed of each ``shared`` network (name -> seeds) that a page uses, then the
+    pages, each with :attr:`Page.after` set (see the module's docstring). ``costs`` are the
+    expected seconds of the shared networks' jobs (unknown: the slowest)."""
+    shared, costs = shared or {}, costs or {}
+    jobs: dict[str, Page] = {}
     first_user: dict[str, str] = {}
     for page in pages:
         for network in sorted(zoo_networks(sources[page.name])):
+            if network in shared:
+                for seed in shared[network]:
+                    job = Page.shared(network, seed, 0.0)
+                    job.seconds = costs.get(job.name, 1e9)
+                    jobs.setdefault(job.name, job)
+                    page.after.add(job.name)
+                continue
             producer = first_user.setdefault(network, page.name)
             if producer != page.name:
                 page.after.add(producer)
-    return pages
+    return [*jobs.values(), *pages]
 
 
 def priorities(pages: list[Page]) -> dict[str, float]:
@@ -194,6 +228,23 @@ def gallery_pages(gallery_conf) -> tuple[list[Page], dict[str, str]]:
     return pages, sources
 
 
+def run_shared(network: str, seed: int) -> float:
+    """Train one seed of a shared network into the model cache (in a worker process); seconds
+    it took to train, 0 if it was cached already."""
+    import time
+
+    import layerwise_build
+
+    from layerwise import runtime, zoo
+
+    layerwise_build.pin_if_worker()
+    os.environ["LAYERWISE_PAGE"] = f"zoo/{network}"  # for runtime.progress lines
+    runtime.seed_everything(0)
+    started = time.perf_counter()
+    trained = zoo.prepare(network, seed)
+    return time.perf_counter() - started if trained else 0.0
+
+
 def run_page(fname, target_dir, src_dir, gallery_conf):
     """Sphinx-Gallery's own ``generate_file_rst`` for one page (in a worker process)."""
     from sphinx_gallery import gen_rst
@@ -211,30 +262,57 @@ class GalleryPool:
         self.scheduler: Scheduler | None = None
         self.executor = None
         self.names: dict[tuple[str, str], str] = {}
+        self.shared: list[str] = []
+        self.srcdir = Path()
 
     def _start(self, gallery_conf) -> None:
         from joblib.externals.loky import ProcessPoolExecutor
 
+        from layerwise import runtime, zoo
+
         pages, sources = gallery_pages(gallery_conf)
         to_run = [
             p
-            for p in plan(pages, sources)
+            for p in pages
             if _needs_running(Path(p.src_dir, p.fname), Path(p.target_dir, p.fname), gallery_conf)
         ]
+        shared = {name: runtime.seeds() for name in zoo.recipes()}
+        jobs = plan(to_run, sources, shared, recorded_costs())
         self.names = {(p.src_dir, p.fname): p.name for p in to_run}
+        self.shared = [j.name for j in jobs if j.network]
+        self.srcdir = Path(gallery_conf["src_dir"])
         if not to_run:
             self.scheduler = Scheduler([], self.jobs, None)
             return
-        workers = min(self.jobs, len(to_run))
-        print(f"layerwise: running {len(to_run)} gallery pages, {workers} at a time", flush=True)
+        workers = min(self.jobs, len(jobs))
+        print(
+            f"layerwise: running {len(to_run)} gallery pages and {len(self.shared)} seeds of "
+            f"shared networks, {workers} at a time",
+            flush=True,
+        )
         self.executor = ProcessPoolExecutor(max_workers=workers)
 
-        def submit(page: Page) -> Future:
+        def submit(job: Page) -> Future:
+            if job.network:
+                return self.executor.submit(run_shared, job.network, job.seed)
             return self.executor.submit(
-                run_page, page.fname, page.target_dir, page.src_dir, gallery_conf
+                run_page, job.fname, job.target_dir, job.src_dir, gallery_conf
             )
 
-        self.scheduler = Scheduler(to_run, workers, submit)
+        self.scheduler = Scheduler(jobs, workers, submit)
+
+    def shared_seconds(self) -> dict[str, float]:
+        """Seconds each seed of a shared network took to train in this build (those that were
+        cached already are left out); written to :data:`SHARED_TIMES`."""
+        if self.scheduler is None:
+            return {}
+        seconds = {name: self.scheduler.result(name) for name in self.shared}
+        trained = {name: s for name, s in seconds.items() if s > 0}
+        if trained:
+            path = self.srcdir / SHARED_TIMES
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(trained, indent=1) + "\n")
+        return trained
 
     def __call__(self, fname, target_dir, src_dir, gallery_conf):
         if self.scheduler is None:
@@ -267,3 +345,11 @@ def install(jobs: int) -> GalleryPool | None:
     pool.original = original
     gen_rst.generate_file_rst = pool
     return pool
+
+
+def active() -> GalleryPool | None:
+    """The pool :func:`install` put in place, if any."""
+    from sphinx_gallery import gen_rst
+
+    pool = gen_rst.generate_file_rst
+    return pool if isinstance(pool, GalleryPool) else None

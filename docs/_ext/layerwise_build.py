@@ -370,6 +370,15 @@ def pin_worker(slot: int, jobs: int) -> None:
         torch.cuda.set_device(slot % torch.cuda.device_count())
 
 
+def pin_if_worker() -> None:
+    """In a worker process of a parallel build, pin it once (see :func:`pin_worker`)."""
+    jobs = gallery_jobs()
+    build_pid = os.environ.get("LAYERWISE_BUILD_PID")
+    if jobs > 1 and build_pid and int(build_pid) != os.getpid() and _WORKER_SLOT is None:
+        slots = Path(tempfile.gettempdir()) / f"layerwise-gallery-slots-{build_pid}"
+        pin_worker(claim_worker_slot(jobs, slots), jobs)
+
+
 def reset_state(gallery_conf, fname, when):
     """Sphinx-Gallery reset hook: same seeds, no figures, free GPU memory, before each example.
 
@@ -380,11 +389,7 @@ def reset_state(gallery_conf, fname, when):
 
     from layerwise import runtime
 
-    jobs = gallery_jobs()
-    build_pid = os.environ.get("LAYERWISE_BUILD_PID")
-    if jobs > 1 and build_pid and int(build_pid) != os.getpid() and _WORKER_SLOT is None:
-        slots = Path(tempfile.gettempdir()) / f"layerwise-gallery-slots-{build_pid}"
-        pin_worker(claim_worker_slot(jobs, slots), jobs)
+    pin_if_worker()
     plt.close("all")
     gc.collect()
     if torch.cuda.is_available():
@@ -722,6 +727,13 @@ def _after_gallery(app):
     times = page_times(Path(app.srcdir))
     if times:
         print(slowest_pages(times))
+    pool = gallery_pool.active()
+    shared = pool.shared_seconds() if pool else {}
+    if shared:
+        print(
+            f"layerwise: shared networks trained before their pages, {sum(shared.values()):.1f} s "
+            "in all: " + ", ".join(f"{name} {s:.1f} s" for name, s in shared.items())
+        )
     tidy_gallery_notebooks(Path(app.srcdir))
 
     claims = page_claims(Path(app.srcdir), app.config.layerwise_chapters)
