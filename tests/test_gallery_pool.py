@@ -184,3 +184,17 @@ def test_run_page_calls_sphinx_gallery_s_own_function(monkeypatch):
         assert calls == [("f.py", "t", "s", {})]
     finally:
         gen_rst.generate_file_rst = original
+
+
+def test_close_stops_the_workers_and_can_be_called_again():
+    pool = gallery_pool.GalleryPool(original=None, jobs=2)
+    from joblib.externals.loky import ProcessPoolExecutor
+
+    pool.executor = ProcessPoolExecutor(max_workers=1)
+    assert pool.executor.submit(sum, [1, 2]).result() == 3
+    pool.close()
+    assert pool.executor is None
+    pool.close()  # nothing left to stop
+    pool.executor = ProcessPoolExecutor(max_workers=1)
+    pool.close(kill=True)
+    assert pool.executor is None

@@ -323,12 +323,14 @@ class GalleryPool:
         try:
             return self.scheduler.result(name)
         except BaseException:
-            self.close()
+            self.close(kill=True)  # a page failed: the build stops, so do the pages still running
             raise
 
-    def close(self) -> None:
+    def close(self, kill: bool = False) -> None:
+        """Stop the workers (there is never a queued page: the scheduler submits a page only
+        when a worker is free); ``kill`` also stops the pages still running."""
         if self.executor is not None:
-            self.executor.shutdown(wait=True, cancel_futures=True)
+            self.executor.shutdown(wait=True, kill_workers=kill)
             self.executor = None
 
 

@@ -729,6 +729,8 @@ def _after_gallery(app):
         print(slowest_pages(times))
     pool = gallery_pool.active()
     shared = pool.shared_seconds() if pool else {}
+    if pool:
+        pool.close()  # every page has run: the workers' memory goes back before Sphinx reads
     if shared:
         print(
             f"layerwise: shared networks trained before their pages, {sum(shared.values()):.1f} s "
