@@ -45,6 +45,9 @@ COSTS = Path(__file__).resolve().parents[1] / "benchmarks" / "cpu.json"
 
 _ZOO_CALL = re.compile(r"\bzoo\.(\w+)\(")
 
+#: The expected seconds of a job the benchmark record does not list: it counts as the slowest.
+UNKNOWN_SECONDS = 1e9
+
 
 #: Where a build that trained shared networks writes how long each seed took (seconds by
 #: "zoo/<network> seed <seed>"), under the Sphinx source folder; the benchmark reads it.
@@ -66,8 +69,10 @@ class Page:
     seed: int | None = None
 
     @classmethod
-    def shared(cls, network: str, seed: int, seconds: float) -> Page:
-        return cls(f"zoo/{network} seed {seed}", "", "", "", seconds, network=network, seed=seed)
+    def shared(cls, network: str, seed: int, costs: dict[str, float]) -> Page:
+        name = f"zoo/{network} seed {seed}"
+        seconds = costs.get(name, UNKNOWN_SECONDS)
+        return cls(name, "", "", "", seconds, network=network, seed=seed)
 
 
 def zoo_networks(source: str) -> set[str]:
@@ -103,8 +108,7 @@ def plan(
         for network in sorted(zoo_networks(sources[page.name])):
             if network in shared:
                 for seed in shared[network]:
-                    job = Page.shared(network, seed, 0.0)
-                    job.seconds = costs.get(job.name, 1e9)
+                    job = Page.shared(network, seed, costs)
                     jobs.setdefault(job.name, job)
                     page.after.add(job.name)
                 continue
@@ -205,12 +209,12 @@ def _needs_running(src_file: Path, target_file: Path, gallery_conf) -> bool:
     return not current or gallery_conf["run_stale_examples"]
 
 
-def gallery_pages(gallery_conf) -> tuple[list[Page], dict[str, str]]:
-    """Every page of every chapter in reading order, with its source: ``(pages, sources)``."""
+def gallery_pages(gallery_conf, costs: dict[str, float]) -> tuple[list[Page], dict[str, str]]:
+    """Every page of every chapter in reading order, with its source: ``(pages, sources)``;
+    ``costs`` give the pages' expected seconds (:func:`recorded_costs`)."""
     from sphinx_gallery.gen_rst import _get_callables
     from sphinx_gallery.utils import _collect_gallery_files
 
-    costs = recorded_costs()
     root = Path(gallery_conf["src_dir"])
     pages, sources = [], {}
     for examples, gallery in zip(
@@ -222,7 +226,13 @@ def gallery_pages(gallery_conf) -> tuple[list[Page], dict[str, str]]:
             name = f"{Path(gallery).name}/{Path(fname).stem}"
             key = os.path.normpath(src_dir)
             pages.append(
-                Page(name, fname, key, os.path.normpath(target_dir), costs.get(name, 1e9))
+                Page(
+                    name,
+                    fname,
+                    key,
+                    os.path.normpath(target_dir),
+                    costs.get(name, UNKNOWN_SECONDS),
+                )
             )
             sources[name] = (src_dir / fname).read_text(encoding="utf-8")
     return pages, sources
@@ -270,14 +280,15 @@ class GalleryPool:
 
         from layerwise import runtime, zoo
 
-        pages, sources = gallery_pages(gallery_conf)
+        costs = recorded_costs()
+        pages, sources = gallery_pages(gallery_conf, costs)
         to_run = [
             p
             for p in pages
             if _needs_running(Path(p.src_dir, p.fname), Path(p.target_dir, p.fname), gallery_conf)
         ]
         shared = {name: runtime.seeds() for name in zoo.recipes()}
-        jobs = plan(to_run, sources, shared, recorded_costs())
+        jobs = plan(to_run, sources, shared, costs)
         self.names = {(p.src_dir, p.fname): p.name for p in to_run}
         self.shared = [j.name for j in jobs if j.network]
         self.srcdir = Path(gallery_conf["src_dir"])
