@@ -32,6 +32,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import gc
 import hashlib
 import html
@@ -91,6 +92,12 @@ def _attribute_uses(tree: ast.AST) -> dict[str, set[str] | None]:
 Reference = tuple
 
 
+@functools.cache
+def _parse(source: str) -> ast.Module:
+    """``ast.parse``, once per source text: every page's dependencies walk the same modules."""
+    return ast.parse(source)
+
+
 def _references(source: str, module: str | None, modules: dict[str, Path]) -> list | None:
     """What Python source uses from ``layerwise``; None means "the whole package".
 
@@ -99,12 +106,24 @@ def _references(source: str, module: str | None, modules: dict[str, Path]) -> li
     is used through the attributes read from that name, so that a page calling
     ``data.shapes(...)`` depends on the submodule that defines ``shapes``, not on every dataset.
     """
-    tree = ast.parse(source)
+    package_files = tuple(sorted((name, path.name) for name, path in modules.items()))
+    found = _references_of(source, module, package_files)
+    return None if found is None else list(found)
+
+
+@functools.cache
+def _references_of(
+    source: str, module: str | None, package_files: tuple[tuple[str, str], ...]
+) -> tuple | None:
+    """:func:`_references`, once per source text and module (``package_files``: each module's
+    name and file name, all that the answer depends on besides the source)."""
+    modules = dict(package_files)
+    tree = _parse(source)
     uses = _attribute_uses(tree)
     found: list[Reference] = []
     if module is None or module == "__init__":
         package: list[str] = []
-    elif modules[module].name == "__init__.py":
+    elif modules[module] == "__init__.py":
         package = module.split(".")
     else:
         package = module.split(".")[:-1]
@@ -135,7 +154,7 @@ def _references(source: str, module: str | None, modules: dict[str, Path]) -> li
                         found.extend((target, a) for a in sorted(attributes))
                 elif base:  # ``from layerwise.data import shapes``: a name in a module
                     found.append((base, alias.name))
-    return found
+    return tuple(found)
 
 
 def _expand(ref: Reference, modules: dict[str, Path]) -> list[Reference] | None:
@@ -152,7 +171,7 @@ def _expand(ref: Reference, modules: dict[str, Path]) -> list[Reference] | None:
         return _references(source, module, modules)
     if f"{module}.{name}" in modules:
         return [(f"{module}.{name}", None)]
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(_parse(source)):
         if isinstance(node, ast.ImportFrom):
             for alias in node.names:
                 if (alias.asname or alias.name) == name:  # a re-export: where it comes from
@@ -165,7 +184,7 @@ def _expand(ref: Reference, modules: dict[str, Path]) -> list[Reference] | None:
             reads = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
             imports = [
                 ast.ImportFrom(i.module, [ast.alias(a.name, a.asname)], i.level)
-                for i in ast.walk(ast.parse(source))
+                for i in ast.walk(_parse(source))
                 if isinstance(i, ast.ImportFrom)
                 for a in i.names
                 if (a.asname or a.name) in reads
