@@ -45,3 +45,29 @@ def test_seed_everything_repeats_every_generator():
     assert a[0] == b[0] and a[1] == b[1] and torch.equal(a[2], b[2])
     runtime.seed_everything(124)
     assert not torch.equal(torch.rand(3), a[2])
+
+
+def test_seed_everything_asks_for_deterministic_kernels_without_loading_the_compiler():
+    # The public torch.use_deterministic_algorithms imports TorchInductor (seconds a process);
+    # seed_everything sets the same flag, in a fresh process, without that import.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, torch\n"
+        "from layerwise import runtime\n"
+        "runtime.seed_everything(0)\n"
+        "print(torch.are_deterministic_algorithms_enabled(),\n"
+        "      torch.is_deterministic_algorithms_warn_only_enabled(),\n"
+        "      'torch._inductor' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "True", "False"]
+
+
+def test_seed_everything_sets_the_compiler_s_flag_too_once_it_is_loaded():
+    import torch._inductor.config as inductor_config
+
+    inductor_config.deterministic = False
+    runtime.seed_everything(0)
+    assert inductor_config.deterministic and torch.are_deterministic_algorithms_enabled()

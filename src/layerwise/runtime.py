@@ -104,6 +104,20 @@ def device() -> torch.device:
     return torch.device("cpu")
 
 
+def _deterministic_kernels() -> None:
+    """``torch.use_deterministic_algorithms(True, warn_only=True)``, without its import cost.
+
+    Besides PyTorch's own flag, the public function sets the flag of TorchInductor, the
+    compiler behind ``torch.compile``, and imports it to do so: 1.8 s of every process's first
+    call on a 2-core CPU, a second for each of a build's pages. Layerwise never compiles, so it
+    sets PyTorch's flag alone, and goes through the public function once Inductor is loaded
+    anyway (a reader's code that compiles)."""
+    if "torch._inductor.config" in sys.modules:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    else:
+        torch._C._set_deterministic_algorithms(True, warn_only=True)
+
+
 def seed_everything(seed: int = 0, *, deterministic: bool = True) -> torch.Generator:
     """Seed Python, NumPy and PyTorch (all devices) and, by default, ask for deterministic kernels.
 
@@ -113,7 +127,7 @@ def seed_everything(seed: int = 0, *, deterministic: bool = True) -> torch.Gener
     if deterministic:
         # cuBLAS needs this set before its first use to be deterministic.
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.use_deterministic_algorithms(True, warn_only=True)
+        _deterministic_kernels()
         torch.backends.cudnn.benchmark = False
     random.seed(seed)
     np.random.seed(seed % 2**32)  # noqa: NPY002 - seeding the legacy global generator
