@@ -119,3 +119,28 @@ def test_partial_build_reads_pages_times_and_trained_networks(tmp_path):
         ("plot_filters", 0, 45.1, "cuda"),
         ("plot_settle", 3, 1.5, "cpu"),
     ]
+
+
+def test_tree_memory_counts_the_children_and_never_more_in_pss_than_in_rss():
+    import os
+    import subprocess
+    import time
+
+    # A child that writes 300 MB of its own memory, then waits: the tree's sums include it, and
+    # the proportional sum never exceeds the resident sum (it splits shared pages, never adds).
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys; b = bytearray(300 * 2**20); sys.stdin.read()"],
+        stdin=subprocess.PIPE,
+    )
+    try:
+        for _ in range(200):  # until the child has written its memory
+            if bench._tree_memory(child.pid)[1] > 300 * 2**20:
+                break
+            time.sleep(0.05)
+        child_rss, child_pss = bench._tree_memory(child.pid)
+        rss, pss = bench._tree_memory(os.getpid())
+        assert child_pss > 300 * 2**20 and child_rss >= child_pss
+        assert rss >= child_rss and pss >= child_pss and pss <= rss
+    finally:
+        child.communicate(b"")
+    assert bench._tree_memory(child.pid) == (0, 0)  # gone: nothing is left to count

@@ -9,7 +9,8 @@ an empty model cache:
 * **cold**: the first build (every example trains its networks) -- total, per page (from
   Sphinx-Gallery's timing tables and myst-nb's execution log), per seed of the shared networks
   trained before their pages (``gallery_pool.SHARED_TIMES``) and peak memory of the build and
-  its notebook kernels;
+  its notebook kernels (the sum of their proportional set sizes, which counts a page shared
+  between processes once; the sum of resident sizes, which counts it in each, is kept too);
 * **warm**: the same build again with nothing changed;
 * **prose edit**: one Markdown page changed;
 * **library edit**: one function of ``layerwise.filters`` changed -- which pages re-ran;
@@ -68,8 +69,24 @@ TARGETS = {
 }
 
 
-def _tree_rss(pid: int) -> int:
-    """Resident memory, in bytes, of a process and all its descendants (Linux /proc)."""
+def _pss(pid: int) -> int:
+    """Proportional set size, in bytes, of one process (Linux ``smaps_rollup``): its private
+    memory plus its share of the pages it shares with other processes."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _tree_memory(pid: int) -> tuple[int, int]:
+    """Memory of a process and all its descendants (Linux /proc), in bytes: ``(rss, pss)``.
+
+    The sum of resident sizes counts a page shared by several processes (the PyTorch libraries
+    each worker maps, or what workers forked from one server have not written to) once per
+    process; the sum of proportional set sizes counts it once, which is what the build holds."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
@@ -82,27 +99,29 @@ def _tree_rss(pid: int) -> int:
             rss[int(entry.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
         except (OSError, ValueError, IndexError):
             continue
-    total, todo = 0, [pid]
+    total_rss, total_pss, todo = 0, 0, [pid]
     while todo:
         p = todo.pop()
-        total += rss.get(p, 0)
+        total_rss += rss.get(p, 0)
+        total_pss += _pss(p)
         todo += children.get(p, [])
-    return total
+    return total_rss, total_pss
 
 
 def timed_build(clone: Path, env: dict, log: Path) -> dict:
     """Run sphinx-build in ``clone``; wall time, peak memory of the process tree, and its log."""
     cmd = buildcmd.sphinx_command(clone, clone / "build" / "html", clone / "build" / "doctrees")
-    peak = 0
+    peak = peak_rss = 0
     with log.open("w") as out:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=clone, env=env, stdout=out, stderr=subprocess.STDOUT)
         done = threading.Event()
 
         def watch():
-            nonlocal peak
+            nonlocal peak, peak_rss
             while not done.is_set():
-                peak = max(peak, _tree_rss(proc.pid))
+                rss, pss = _tree_memory(proc.pid)
+                peak, peak_rss = max(peak, pss), max(peak_rss, rss)
                 done.wait(0.5)
 
         watcher = threading.Thread(target=watch, daemon=True)
@@ -118,6 +137,7 @@ def timed_build(clone: Path, env: dict, log: Path) -> dict:
     return {
         "seconds": seconds,
         "peak_memory_mb": peak / 2**20,
+        "peak_rss_sum_mb": peak_rss / 2**20,
         "rerun": rerun.group(1).split(", ") if rerun else [],
         "notebooks": notebook_times(text),
     }
@@ -316,6 +336,7 @@ def build_benchmarks(repeat: int, profile: str, work: Path, jobs: int, compare_j
             "median_seconds": statistics.median(t["seconds"] for t in timings),
             "runs_seconds": [round(t["seconds"], 1) for t in timings],
             "median_peak_memory_mb": statistics.median(t["peak_memory_mb"] for t in timings),
+            "median_peak_rss_sum_mb": statistics.median(t["peak_rss_sum_mb"] for t in timings),
         }
 
     pages = {
