@@ -39,6 +39,8 @@ if "LAYERWISE_SITE_URL" in os.environ:
     html_baseurl = SITE_URL  # canonical links only for a real host
 
 extensions = [
+    # Before sphinx_gallery: myst-nb sets up its configuration when the builder starts, and the
+    # gallery's pool (docs/_ext/gallery_pool.py) reads it then to execute the notebook pages.
     "myst_nb",
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",

@@ -547,8 +547,26 @@ print("ran in", os.getpid(), "build", os.environ["LAYERWISE_BUILD_PID"])
 '''
 
 
-def pool_site(tmp_path: Path, extra: str = "") -> Path:
-    """Two chapters of one page each; the second page runs ``extra`` at its end."""
+NOTEBOOK_PAGE = """---
+file_format: mystnb
+kernelspec:
+  name: python3
+  display_name: Python 3
+---
+
+# A notebook page
+
+```{code-cell} python
+import os
+
+print("kernel of the build:", os.getppid() == int(os.environ["LAYERWISE_BUILD_PID"]))
+```
+"""
+
+
+def pool_site(tmp_path: Path, extra: str = "", notebook: bool = False) -> Path:
+    """Two chapters of one page each; the second page runs ``extra`` at its end. ``notebook``
+    adds a MyST notebook page, executed with myst-nb's cache."""
     chapters = {"one": ["plot_one.py"], "two": ["plot_two.py"]}
     for n, (chapter, (page,)) in enumerate(chapters.items()):
         (tmp_path / "gallery" / chapter).mkdir(parents=True)
@@ -560,8 +578,15 @@ def pool_site(tmp_path: Path, extra: str = "") -> Path:
     conf = conf.replace('{"chapter": ["plot_claim.py"]}', repr(chapters))
     conf = conf.replace('["../gallery/chapter"]', '["../gallery/one", "../gallery/two"]')
     conf = conf.replace('["auto_examples/chapter"]', '["auto_examples/one", "auto_examples/two"]')
+    pages = [f"auto_examples/{c}/index" for c in chapters]
+    if notebook:
+        conf = conf.replace("extensions = [", 'extensions = ["myst_nb", ')  # as in conf.py
+        cache = str(tmp_path / "jupyter-cache")
+        conf += f"nb_execution_mode = 'cache'\nnb_execution_cache_path = {cache!r}\n"
+        write(docs / "answer.md", NOTEBOOK_PAGE)
+        pages.append("answer")
     write(docs / "conf.py", conf)
-    toctree = "\n".join(f"   auto_examples/{c}/index" for c in chapters)
+    toctree = "\n".join(f"   {p}" for p in pages)
     write(docs / "index.rst", f"Home\n====\n\n.. toctree::\n\n{toctree}\n")
     return docs
 
@@ -572,13 +597,27 @@ def test_the_pool_runs_every_chapter_s_pages_in_worker_processes(tmp_path, monke
     docs = pool_site(tmp_path)
     done = sphinx_build(docs, "quick")
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "running 2 gallery pages and 0 seeds of shared networks, 2 at a time" in done.stdout
+    assert "2 gallery pages, 0 seeds of shared networks and 0 notebook pages" in done.stdout
     for chapter, page in (("one", "plot_one"), ("two", "plot_two")):
         html = (docs / "_html" / "auto_examples" / chapter / f"{page}.html").read_text()
         ran, build = re.search(r"ran in (\d+) build (\d+)", html).groups()
         assert ran != build  # a worker, not the build's own process
     again = sphinx_build(docs, "quick")  # nothing changed: nothing runs, no pool
     assert again.returncode == 0 and "gallery pages" not in again.stdout
+
+
+def test_the_pool_executes_the_notebook_pages_and_sphinx_reads_them_from_the_cache(
+    tmp_path, monkeypatch
+):
+    pytest.importorskip("myst_nb")
+    monkeypatch.setenv("LAYERWISE_GALLERY_JOBS", "2")
+    docs = pool_site(tmp_path, notebook=True)
+    done = sphinx_build(docs, "quick")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "2 gallery pages, 0 seeds of shared networks and 1 notebook pages" in done.stdout
+    assert "notebook pages executed beside the gallery: notebooks/answer" in done.stdout
+    html = (docs / "_html" / "answer.html").read_text()
+    assert "kernel of the build: False" in html  # a worker's kernel ran it, not Sphinx's
 
 
 def test_a_page_that_fails_in_a_worker_fails_the_build_with_its_error(tmp_path, monkeypatch):

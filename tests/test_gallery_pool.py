@@ -1,6 +1,8 @@
 """docs/_ext/gallery_pool.py: which pages wait for which, in what order they start, and the
 stand-in it puts in Sphinx-Gallery's place."""
 
+import functools
+import os
 import sys
 import threading
 import time
@@ -188,13 +190,91 @@ def test_run_page_calls_sphinx_gallery_s_own_function(monkeypatch):
 
 def test_close_stops_the_workers_and_can_be_called_again():
     pool = gallery_pool.GalleryPool(original=None, jobs=2)
-    from joblib.externals.loky import ProcessPoolExecutor
-
-    pool.executor = ProcessPoolExecutor(max_workers=1)
+    pool.executor = gallery_pool.worker_pool(1)
     assert pool.executor.submit(sum, [1, 2]).result() == 3
     pool.close()
     assert pool.executor is None
     pool.close()  # nothing left to stop
-    pool.executor = ProcessPoolExecutor(max_workers=1)
-    pool.close(kill=True)
-    assert pool.executor is None
+    pool.executor = gallery_pool.worker_pool(1)
+    running = pool.executor.submit(time.sleep, 60)
+    time.sleep(1)
+    started = time.perf_counter()
+    pool.close(kill=True)  # does not wait for the minute-long job
+    assert pool.executor is None and time.perf_counter() - started < 30
+    assert running.done()
+
+
+def test_each_job_gets_a_process_of_its_own_with_the_libraries_already_loaded():
+    pool = gallery_pool.worker_pool(2)
+    try:
+        loaded = functools.partial(
+            eval, "[m in __import__('sys').modules for m in ('torch', 'layerwise.train')]"
+        )
+        assert [pool.submit(loaded).result() for _ in range(3)] == [[True, True]] * 3
+        pids = [pool.submit(os.getpid).result() for _ in range(4)]
+        assert len(set(pids)) == 4 and os.getpid() not in pids
+    finally:
+        pool.shutdown()
+
+
+NOTEBOOK = """---
+file_format: mystnb
+kernelspec:
+  name: python3
+  display_name: Python 3
+---
+
+# A page
+
+```{code-cell} python
+print(6 * 7)
+```
+"""
+
+
+def notebook_configs(cache):
+    from myst_nb.core.config import NbParserConfig
+    from myst_parser.config.main import MdParserConfig
+
+    return MdParserConfig(), NbParserConfig(
+        execution_mode="cache", execution_cache_path=str(cache), execution_raise_on_error=True
+    )
+
+
+def test_a_notebook_page_executed_by_a_worker_is_what_myst_nb_finds_in_its_cache(tmp_path):
+    # The pool executes a MyST notebook page into myst-nb's execution cache; when Sphinx then
+    # reads the page, myst-nb looks it up with the same match, so the page is not run twice.
+    docs = tmp_path / "docs"
+    (docs / "concepts").mkdir(parents=True)
+    page = docs / "concepts" / "answer.md"
+    page.write_text(NOTEBOOK)
+    (docs / "prose.md").write_text("# Only prose\n")
+    md_config, nb_config = notebook_configs(tmp_path / "jupyter-cache")
+    stale = gallery_pool.stale_notebooks(docs, md_config, nb_config)
+    assert list(stale) == ["concepts/answer"] and stale["concepts/answer"][0] == page
+    assert gallery_pool.run_notebook(str(page), md_config, nb_config) is True
+    assert gallery_pool.stale_notebooks(docs, md_config, nb_config) == {}
+
+    from jupyter_cache import get_cache
+
+    bundle = get_cache(nb_config.execution_cache_path).list_cache_records()
+    assert len(bundle) == 1
+    page.write_text(NOTEBOOK.replace("6 * 7", "6 * 9"))  # new code: stale again
+    assert list(gallery_pool.stale_notebooks(docs, md_config, nb_config)) == ["concepts/answer"]
+
+
+def test_a_notebook_page_that_fails_in_a_worker_is_left_for_sphinx_to_run_and_report(tmp_path):
+    page = tmp_path / "broken.md"
+    page.write_text(NOTEBOOK.replace("print(6 * 7)", "raise ValueError('broken')"))
+    md_config, nb_config = notebook_configs(tmp_path / "jupyter-cache")
+    assert gallery_pool.run_notebook(str(page), md_config, nb_config) is False
+    assert list(gallery_pool.stale_notebooks(tmp_path, md_config, nb_config)) == ["broken"]
+
+
+def test_notebook_pages_wait_for_the_shared_networks_their_code_uses():
+    pages = [page("chapter/plot_a")]
+    book = Page.executed("why", Path("docs/why.md"), {"notebooks/why": 7.0})
+    sources = {"chapter/plot_a": "zoo.photo_cnn()", "notebooks/why": "r = zoo.photo_cnn()"}
+    jobs = gallery_pool.plan([*pages, book], sources, {"photo_cnn": [0, 1]}, {})
+    assert book.after == {"zoo/photo_cnn seed 0", "zoo/photo_cnn seed 1"} and book.seconds == 7.0
+    assert [j.name for j in jobs][-1] == "notebooks/why" and book.notebook

@@ -5,8 +5,9 @@ Sphinx-Gallery builds its galleries (here one per chapter) one after another and
 trains (the first-layers chapter's photo CNN takes minutes), the other workers wait for the
 next chapter. This module keeps Sphinx-Gallery serial and stands in for the function it calls
 once per page, ``sphinx_gallery.gen_rst.generate_file_rst``: on its first call it plans every
-page of every chapter that has to run, and sends them to ``jobs`` worker processes (loky's,
-started fresh, not forked); each call then hands Sphinx-Gallery its page's result once that
+page of every chapter that has to run, and sends them to ``jobs`` worker processes (one
+process per page, forked from a server that has imported the libraries: :func:`worker_pool`);
+each call then hands Sphinx-Gallery its page's result once that
 page has run, so the chapters are still written in reading order. Pages whose result is
 current run in the build's own process, as before (they only read their cached output).
 
@@ -57,7 +58,8 @@ SHARED_TIMES = Path("auto_examples") / "_shared_networks.json"
 @dataclass
 class Page:
     """One job of the pool, with its expected seconds and the jobs it waits for: a gallery page
-    (its file and folders), or one seed of a shared network (``network`` and ``seed``)."""
+    (its file and folders), one seed of a shared network (``network`` and ``seed``), or a MyST
+    notebook page to execute (``notebook``; ``fname`` is its file)."""
 
     name: str  # "chapter/plot_x" or "zoo/photo_cnn seed 0"
     fname: str
@@ -67,6 +69,14 @@ class Page:
     after: set[str] = field(default_factory=set)
     network: str | None = None
     seed: int | None = None
+    notebook: bool = False
+
+    @classmethod
+    def executed(cls, docname: str, path: Path, costs: dict[str, float]) -> Page:
+        """The job that executes the MyST notebook page ``docname`` (its file: ``path``)."""
+        name = f"notebooks/{docname}"
+        seconds = costs.get(name, UNKNOWN_SECONDS)
+        return cls(name, str(path), "", "", seconds, notebook=True)
 
     @classmethod
     def shared(cls, network: str, seed: int, costs: dict[str, float]) -> Page:
@@ -255,6 +265,63 @@ def run_shared(network: str, seed: int) -> float:
     return time.perf_counter() - started if trained else 0.0
 
 
+class _NotebookLog:
+    """What myst-nb logs while it executes a page, printed as Sphinx would print it."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def info(self, message, *args, **kwargs):
+        print(f"{self.path}: {message} [mystnb]", flush=True)
+
+    warning = error = info
+
+    def debug(self, *args, **kwargs):
+        pass
+
+
+def stale_notebooks(srcdir: Path, md_config, nb_config) -> dict[str, tuple[Path, str]]:
+    """The MyST notebook pages under ``srcdir`` whose code myst-nb's execution cache does not
+    hold (``nb_execution_mode = "cache"``): docname -> (file, source)."""
+    from jupyter_cache import get_cache
+    from layerwise_build import notebook_pages
+    from myst_nb.core.read import create_nb_reader
+
+    if nb_config is None or nb_config.execution_mode != "cache":
+        return {}
+    cache = get_cache(nb_config.execution_cache_path)
+    docnames = [str(p.relative_to(srcdir).with_suffix("")) for p in sorted(srcdir.rglob("*.md"))]
+    stale = {}
+    for docname in notebook_pages(srcdir, docnames):
+        path = srcdir / f"{docname}.md"
+        source = path.read_text(encoding="utf-8")
+        notebook = create_nb_reader(str(path), md_config, nb_config, source).read(source)
+        try:
+            cache.match_cache_notebook(notebook)
+        except KeyError:
+            stale[docname] = (path, source)
+    return stale
+
+
+def run_notebook(path: str, md_config, nb_config) -> bool:
+    """Execute a MyST notebook page into myst-nb's execution cache (in a worker process), as
+    myst-nb does when Sphinx reads the page, which then finds it there. False if it failed:
+    Sphinx executes it again when it reads the page, and reports the error there."""
+    from myst_nb.core.execute import NotebookClientCache
+    from myst_nb.core.read import create_nb_reader
+
+    source = Path(path).read_text(encoding="utf-8")
+    reader = create_nb_reader(path, md_config, nb_config, source)
+    client = NotebookClientCache(
+        reader.read(source), Path(path), nb_config, _NotebookLog(path), read_fmt=reader.read_fmt
+    )
+    try:
+        client.start_client()
+    except Exception:  # noqa: BLE001 - Sphinx runs it again and reports the error
+        return False
+    return bool(client.exec_metadata and client.exec_metadata["succeeded"])
+
+
 def run_page(fname, target_dir, src_dir, gallery_conf):
     """Sphinx-Gallery's own ``generate_file_rst`` for one page (in a worker process)."""
     from sphinx_gallery import gen_rst
@@ -263,21 +330,59 @@ def run_page(fname, target_dir, src_dir, gallery_conf):
     return generate(fname, target_dir, src_dir, gallery_conf)
 
 
+#: What every page imports, loaded once by the process that starts the workers (see
+#: :func:`worker_pool`); besides the ``layerwise`` modules. ``torch._inductor.config`` is what
+#: PyTorch's optimisers import on first use (about 1.8 s).
+PRELOAD = (
+    "numpy",
+    "scipy.linalg",
+    "torch",
+    "torch._inductor.config",
+    "matplotlib.pyplot",
+    "sklearn.linear_model",
+    "skimage.data",
+    "captum.attr",
+    "sphinx_gallery.gen_rst",
+    "layerwise_build",
+)
+
+
+def worker_pool(workers: int):
+    """A pool of ``workers`` processes that each run one job and exit.
+
+    The processes are forked from a server process (``multiprocessing``'s ``forkserver``) that
+    has imported :data:`PRELOAD` and the library once, so a job starts with PyTorch, matplotlib
+    and ``layerwise`` already loaded (importing them takes about 6 s of a fresh process) and in
+    the state a fresh process has (nothing a page did before is left over, and the memory a
+    page used goes back when it ends). Nothing has run in the server: no thread pool or device
+    is started before the fork.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from layerwise_build import library_modules
+
+    context = multiprocessing.get_context("forkserver")
+    modules = [f"layerwise.{name}" for name in library_modules() if name != "__init__"]
+    context.set_forkserver_preload([*PRELOAD, "layerwise", *modules])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, max_tasks_per_child=1)
+
+
 class GalleryPool:
     """The stand-in for ``generate_file_rst`` (see the module's docstring)."""
 
-    def __init__(self, original, jobs: int):
+    def __init__(self, original, jobs: int, app=None):
         self.original = original
         self.jobs = jobs
+        self.app = app  # the Sphinx application, for the MyST notebook pages' configuration
         self.scheduler: Scheduler | None = None
         self.executor = None
         self.names: dict[tuple[str, str], str] = {}
         self.shared: list[str] = []
+        self.notebooks: list[str] = []
         self.srcdir = Path()
 
     def _start(self, gallery_conf) -> None:
-        from joblib.externals.loky import ProcessPoolExecutor
-
         from layerwise import runtime, zoo
 
         costs = recorded_costs()
@@ -287,25 +392,39 @@ class GalleryPool:
             for p in pages
             if _needs_running(Path(p.src_dir, p.fname), Path(p.target_dir, p.fname), gallery_conf)
         ]
+        self.srcdir = Path(gallery_conf["src_dir"])
+        # myst-nb's configuration, which it sets up when the builder starts: there when conf.py
+        # lists myst_nb before sphinx_gallery (otherwise Sphinx executes the notebooks as it
+        # reads them, as without the pool).
+        env = getattr(self.app, "env", None)
+        md_config = getattr(env, "myst_config", None)
+        nb_config = getattr(env, "mystnb_config", None)
+        notebooks = []
+        for docname, (path, source) in stale_notebooks(self.srcdir, md_config, nb_config).items():
+            notebooks.append(Page.executed(docname, path, costs))
+            sources[notebooks[-1].name] = source
         shared = {name: runtime.seeds() for name in zoo.recipes()}
-        jobs = plan(to_run, sources, shared, costs)
+        jobs = plan([*to_run, *notebooks], sources, shared, costs)
         self.names = {(p.src_dir, p.fname): p.name for p in to_run}
         self.shared = [j.name for j in jobs if j.network]
-        self.srcdir = Path(gallery_conf["src_dir"])
-        if not to_run:
+        self.notebooks = [j.name for j in notebooks]
+        if not to_run:  # nothing for Sphinx-Gallery to wait for: notebooks run as Sphinx reads
             self.scheduler = Scheduler([], self.jobs, None)
+            self.notebooks = []
             return
         workers = min(self.jobs, len(jobs))
         print(
-            f"layerwise: running {len(to_run)} gallery pages and {len(self.shared)} seeds of "
-            f"shared networks, {workers} at a time",
+            f"layerwise: running {len(to_run)} gallery pages, {len(self.shared)} seeds of "
+            f"shared networks and {len(notebooks)} notebook pages, {workers} at a time",
             flush=True,
         )
-        self.executor = ProcessPoolExecutor(max_workers=workers)
+        self.executor = worker_pool(workers)
 
         def submit(job: Page) -> Future:
             if job.network:
                 return self.executor.submit(run_shared, job.network, job.seed)
+            if job.notebook:
+                return self.executor.submit(run_notebook, job.fname, md_config, nb_config)
             return self.executor.submit(
                 run_page, job.fname, job.target_dir, job.src_dir, gallery_conf
             )
@@ -337,24 +456,42 @@ class GalleryPool:
             self.close(kill=True)  # a page failed: the build stops, so do the pages still running
             raise
 
+    def executed_notebooks(self) -> list[str]:
+        """Wait for the notebook pages' jobs; the names of those that executed (a page whose
+        job failed is executed again when Sphinx reads it, which reports the error)."""
+        if self.scheduler is None:
+            return []
+        done = []
+        for name in self.notebooks:
+            try:
+                if self.scheduler.result(name):
+                    done.append(name)
+            except Exception:  # noqa: BLE001 - as above: Sphinx runs it again
+                pass
+        return done
+
     def close(self, kill: bool = False) -> None:
         """Stop the workers (there is never a queued page: the scheduler submits a page only
         when a worker is free); ``kill`` also stops the pages still running."""
         if self.executor is not None:
-            self.executor.shutdown(wait=True, kill_workers=kill)
+            if kill:
+                for process in list(getattr(self.executor, "_processes", {}).values()):
+                    process.terminate()
+            self.executor.shutdown(wait=True, cancel_futures=True)
             self.executor = None
 
 
-def install(jobs: int) -> GalleryPool | None:
+def install(jobs: int, app=None) -> GalleryPool | None:
     """Put a :class:`GalleryPool` of ``jobs`` workers in place of Sphinx-Gallery's
-    ``generate_file_rst`` (nothing for one job); returns it."""
+    ``generate_file_rst`` (nothing for one job); returns it. ``app``, the Sphinx application,
+    lets it execute the MyST notebook pages too."""
     from sphinx_gallery import gen_rst
 
     original = getattr(gen_rst.generate_file_rst, "original", gen_rst.generate_file_rst)
     if jobs <= 1:
         gen_rst.generate_file_rst = original
         return None
-    pool = GalleryPool(original, jobs)
+    pool = GalleryPool(original, jobs, app)
     pool.original = original
     gen_rst.generate_file_rst = pool
     return pool

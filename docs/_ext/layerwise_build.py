@@ -9,9 +9,10 @@
 * **Isolation.** :func:`reset_state` runs before every example: it re-seeds every generator,
   closes figures and frees GPU memory, so one page cannot change another's numbers.
 * **Parallel examples.** The gallery's pages run :func:`gallery_jobs` at a time, those of
-  every chapter in one pool of loky worker processes (started fresh, not forked, so no OpenMP
-  thread pool is inherited half-alive); see ``gallery_pool``. :func:`reset_state` pins each
-  worker to its own share of the CPU cores and, on a machine with several GPUs, to one GPU. Every
+  every chapter in one pool of worker processes, one process per page, forked from a server
+  that has only imported the libraries (no OpenMP thread pool or device is started before the
+  fork); see ``gallery_pool``. :func:`reset_state` pins each worker to its own share of the CPU
+  cores and, on a machine with several GPUs, to one GPU. Every
   page runs single-threaded (``buildcmd.build_env``), so its numbers do not depend on how many
   pages run at once, nor on how many cores the machine has.
 * **Claims.** A page states its headline results with :func:`layerwise.stats.claim`. Before
@@ -749,6 +750,9 @@ def _after_gallery(app):
     pool = gallery_pool.active()
     shared = pool.shared_seconds() if pool else {}
     if pool:
+        executed = pool.executed_notebooks()
+        if executed:
+            print(f"layerwise: notebook pages executed beside the gallery: {', '.join(executed)}")
         pool.close()  # every page has run: the workers' memory goes back before Sphinx reads
     if shared:
         print(
@@ -833,7 +837,7 @@ def _on_config_inited(app, config):
     # Decided once, so the worker processes agree on how many they are.
     jobs = gallery_jobs()
     os.environ["LAYERWISE_GALLERY_JOBS"] = str(jobs)
-    gallery_pool.install(jobs)
+    gallery_pool.install(jobs, app)
     os.environ["LAYERWISE_PROGRESS"] = "1"  # runtime.progress: one terminal line per network
     CHAPTERS.clear()
     CHAPTERS.update(config.layerwise_chapters)
