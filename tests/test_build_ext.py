@@ -3,6 +3,7 @@
 import json
 import re
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -205,7 +206,7 @@ import sys, time
 sys.path.insert(0, {ext!r})
 import layerwise_build
 from pathlib import Path
-print(layerwise_build.claim_worker_slot(2, Path({slots!r})), flush=True)
+print(layerwise_build.claim_worker_slot(2, Path({slots!r}), wait={wait}), flush=True)
 time.sleep({hold})
 """
 
@@ -215,21 +216,24 @@ def test_each_worker_gets_its_own_slot_and_a_dead_worker_frees_it(tmp_path):
 
     ext = str(Path(layerwise_build.__file__).parent)
 
-    def worker(hold):
-        code = _CLAIM.format(ext=ext, slots=str(tmp_path), hold=hold)
+    def worker(hold, wait):
+        code = _CLAIM.format(ext=ext, slots=str(tmp_path), hold=hold, wait=wait)
         return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
 
     # The holders hold for longer than a loaded machine takes to start a worker; they are
     # killed below.
-    first, second = worker(600), worker(600)
+    first, second = worker(600, 0), worker(600, 0)
     try:
         held = int(first.stdout.readline())
         assert {held, int(second.stdout.readline())} == {0, 1}
-        third = worker(0)  # both slots are held: a third worker is refused
+        third = worker(0, 1)  # both slots stay held: a third worker is refused after a second
         assert third.wait(timeout=300) != 0
+        # A worker started while a finished one is still exiting waits for its slot.
+        replacement = worker(0, 300)
+        time.sleep(2)
+        assert replacement.poll() is None  # still waiting
         first.kill()
         first.wait()
-        replacement = worker(0)
         assert int(replacement.stdout.readline()) == held  # the slot the dead worker held
         assert replacement.wait(timeout=300) == 0
     finally:
@@ -618,6 +622,11 @@ def test_the_pool_executes_the_notebook_pages_and_sphinx_reads_them_from_the_cac
     assert "notebook pages executed beside the gallery: notebooks/answer" in done.stdout
     html = (docs / "_html" / "answer.html").read_text()
     assert "kernel of the build: False" in html  # a worker's kernel ran it, not Sphinx's
+    # myst-nb took the outputs from its cache, and wrote the notebook it read (no outputs) to
+    # its output folder; the build puts them back, for the downloads and the benchmark.
+    executed = json.loads((docs / "jupyter_execute" / "answer.ipynb").read_text())
+    outputs = [out for cell in executed["cells"] for out in cell.get("outputs", [])]
+    assert "kernel of the build: False" in json.dumps(outputs)
 
 
 def test_a_page_that_fails_in_a_worker_fails_the_build_with_its_error(tmp_path, monkeypatch):

@@ -352,16 +352,21 @@ def gallery_jobs() -> int:
     return int(value)
 
 
-def claim_worker_slot(jobs: int, slots_dir: Path) -> int:
+def claim_worker_slot(jobs: int, slots_dir: Path, wait: float = 60.0) -> int:
     """Take the lowest free worker slot ``0..jobs-1`` and hold it while this process lives.
 
     A slot is an exclusive ``flock`` on a file in ``slots_dir``; the operating system releases it
-    when the process ends, so a worker that joblib replaces frees its slot for the new one.
+    when the process ends, so the process that replaces a finished one takes its slot. The pool
+    starts that process as soon as the finished one has reported its page, which can be before
+    the finished one has exited: a process that finds every slot held tries again for up to
+    ``wait`` seconds before it gives up.
     """
     import fcntl
+    import time
 
     global _WORKER_SLOT
-    if _WORKER_SLOT is None:
+    deadline = time.monotonic() + wait
+    while _WORKER_SLOT is None:
         slots_dir.mkdir(parents=True, exist_ok=True)
         for slot in range(jobs):
             handle = (slots_dir / f"slot-{slot}").open("w")
@@ -373,7 +378,9 @@ def claim_worker_slot(jobs: int, slots_dir: Path) -> int:
             _WORKER_SLOT = (slot, handle)
             break
         else:
-            raise RuntimeError(f"more than {jobs} gallery workers are alive at once")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"more than {jobs} gallery workers are alive at once")
+            time.sleep(0.05)
     return _WORKER_SLOT[0]
 
 
@@ -872,6 +879,46 @@ def _notebooks_outdated(app, env, added, changed, removed):
     return notebook_pages(Path(app.srcdir), env.found_docs)
 
 
+def restore_executed_notebooks(folder: Path, cache_path: Path) -> list[Path]:
+    """Put the outputs back into the executed notebooks myst-nb wrote to ``folder`` without them;
+    returns the notebooks restored.
+
+    When myst-nb takes a page's outputs from its execution cache (``cache_path``), it renders
+    them but writes the notebook it read, without outputs, to its output folder (which holds an
+    executed notebook when it ran the page itself). The concept pages' downloadable notebooks
+    and the benchmark's comparison of outputs are taken from that folder, and the gallery's pool
+    executes the notebook pages before Sphinx reads them, so every cold build takes them from the
+    cache. A notebook whose code cells have no outputs gets those of the cache's match."""
+    import nbformat
+    from jupyter_cache import get_cache
+
+    if not folder.is_dir() or not cache_path.is_dir():
+        return []
+    cache = get_cache(cache_path)
+    restored = []
+    for path in sorted(folder.rglob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+        if not code or any(cell.get("outputs") for cell in code):
+            continue
+        try:
+            _, merged = cache.merge_match_into_notebook(notebook)
+        except KeyError:  # not in the cache: nothing to restore
+            continue
+        if any(cell.get("outputs") for cell in merged.cells if cell.cell_type == "code"):
+            nbformat.write(merged, path)
+            restored.append(path)
+    return restored
+
+
+def _restore_executed_notebooks(app, env):
+    nb_config = getattr(env, "mystnb_config", None)
+    if nb_config is not None and nb_config.execution_mode == "cache":
+        restore_executed_notebooks(
+            Path(nb_config.output_folder), Path(nb_config.execution_cache_path)
+        )
+
+
 # Two markup problems that accessibility checkers (axe-core) report as serious:
 # * Sphinx-Gallery's thumbnail links hide their text (the card is the link): give them a label;
 # * docutils gives citation lists role="list" although their entries are not list items.
@@ -1052,6 +1099,7 @@ def setup(app):
     app.connect("source-read", _fill_claims_page)
     app.connect("env-get-outdated", _claims_page_outdated)
     app.connect("env-get-outdated", _notebooks_outdated)
+    app.connect("env-updated", _restore_executed_notebooks)
     app.connect("env-purge-doc", _purge_citing)
     app.connect("env-merge-info", _merge_citing)
     app.add_role("claim", _claim_role)
