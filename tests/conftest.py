@@ -24,3 +24,17 @@ def site() -> Path:
     if not (path / "index.html").exists():
         pytest.fail(f"no built site in {path}: run `nox -s docs` (or `nox -s tests`) first.")
     return path
+
+
+@pytest.fixture
+def myst_notebook():
+    """A MyST notebook page (the front matter myst-nb needs to execute it) with one code cell:
+    ``myst_notebook(code, title="A page")``."""
+
+    def page(code: str, title: str = "A page") -> str:
+        return (
+            "---\nfile_format: mystnb\nkernelspec:\n  name: python3\n"
+            f"  display_name: Python 3\n---\n\n# {title}\n\n```{{code-cell}} python\n{code}\n```\n"
+        )
+
+    return page

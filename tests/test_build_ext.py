@@ -551,26 +551,9 @@ print("ran in", os.getpid(), "build", os.environ["LAYERWISE_BUILD_PID"])
 '''
 
 
-NOTEBOOK_PAGE = """---
-file_format: mystnb
-kernelspec:
-  name: python3
-  display_name: Python 3
----
-
-# A notebook page
-
-```{code-cell} python
-import os
-
-print("kernel of the build:", os.getppid() == int(os.environ["LAYERWISE_BUILD_PID"]))
-```
-"""
-
-
-def pool_site(tmp_path: Path, extra: str = "", notebook: bool = False) -> Path:
-    """Two chapters of one page each; the second page runs ``extra`` at its end. ``notebook``
-    adds a MyST notebook page, executed with myst-nb's cache."""
+def pool_site(tmp_path: Path, extra: str = "", notebook: str = "") -> Path:
+    """Two chapters of one page each; the second page runs ``extra`` at its end. ``notebook``, a
+    MyST notebook page, is added as ``answer.md``, executed with myst-nb's cache."""
     chapters = {"one": ["plot_one.py"], "two": ["plot_two.py"]}
     for n, (chapter, (page,)) in enumerate(chapters.items()):
         (tmp_path / "gallery" / chapter).mkdir(parents=True)
@@ -587,7 +570,7 @@ def pool_site(tmp_path: Path, extra: str = "", notebook: bool = False) -> Path:
         conf = conf.replace("extensions = [", 'extensions = ["myst_nb", ')  # as in conf.py
         cache = str(tmp_path / "jupyter-cache")
         conf += f"nb_execution_mode = 'cache'\nnb_execution_cache_path = {cache!r}\n"
-        write(docs / "answer.md", NOTEBOOK_PAGE)
+        write(docs / "answer.md", notebook)
         pages.append("answer")
     write(docs / "conf.py", conf)
     toctree = "\n".join(f"   {p}" for p in pages)
@@ -610,12 +593,17 @@ def test_the_pool_runs_every_chapter_s_pages_in_worker_processes(tmp_path, monke
     assert again.returncode == 0 and "gallery pages" not in again.stdout
 
 
+KERNEL_PARENT = """import os
+
+print("kernel of the build:", os.getppid() == int(os.environ["LAYERWISE_BUILD_PID"]))"""
+
+
 def test_the_pool_executes_the_notebook_pages_and_sphinx_reads_them_from_the_cache(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, myst_notebook
 ):
     pytest.importorskip("myst_nb")
     monkeypatch.setenv("LAYERWISE_GALLERY_JOBS", "2")
-    docs = pool_site(tmp_path, notebook=True)
+    docs = pool_site(tmp_path, notebook=myst_notebook(KERNEL_PARENT, "A notebook page"))
     done = sphinx_build(docs, "quick")
     assert done.returncode == 0, done.stderr[-2000:]
     assert "2 gallery pages, 0 seeds of shared networks and 1 notebook pages" in done.stdout

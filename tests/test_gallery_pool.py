@@ -217,21 +217,6 @@ def test_each_job_gets_a_process_of_its_own_with_the_libraries_already_loaded():
         pool.shutdown()
 
 
-NOTEBOOK = """---
-file_format: mystnb
-kernelspec:
-  name: python3
-  display_name: Python 3
----
-
-# A page
-
-```{code-cell} python
-print(6 * 7)
-```
-"""
-
-
 def notebook_configs(cache):
     from myst_nb.core.config import NbParserConfig
     from myst_parser.config.main import MdParserConfig
@@ -241,13 +226,15 @@ def notebook_configs(cache):
     )
 
 
-def test_a_notebook_page_executed_by_a_worker_is_what_myst_nb_finds_in_its_cache(tmp_path):
+def test_a_notebook_page_executed_by_a_worker_is_what_myst_nb_finds_in_its_cache(
+    tmp_path, myst_notebook
+):
     # The pool executes a MyST notebook page into myst-nb's execution cache; when Sphinx then
     # reads the page, myst-nb looks it up with the same match, so the page is not run twice.
     docs = tmp_path / "docs"
     (docs / "concepts").mkdir(parents=True)
     page = docs / "concepts" / "answer.md"
-    page.write_text(NOTEBOOK)
+    page.write_text(myst_notebook("print(6 * 7)"))
     (docs / "prose.md").write_text("# Only prose\n")
     md_config, nb_config = notebook_configs(tmp_path / "jupyter-cache")
     stale = gallery_pool.stale_notebooks(docs, md_config, nb_config)
@@ -259,13 +246,15 @@ def test_a_notebook_page_executed_by_a_worker_is_what_myst_nb_finds_in_its_cache
 
     bundle = get_cache(nb_config.execution_cache_path).list_cache_records()
     assert len(bundle) == 1
-    page.write_text(NOTEBOOK.replace("6 * 7", "6 * 9"))  # new code: stale again
+    page.write_text(myst_notebook("print(6 * 9)"))  # new code: stale again
     assert list(gallery_pool.stale_notebooks(docs, md_config, nb_config)) == ["concepts/answer"]
 
 
-def test_a_notebook_page_that_fails_in_a_worker_is_left_for_sphinx_to_run_and_report(tmp_path):
+def test_a_notebook_page_that_fails_in_a_worker_is_left_for_sphinx_to_run_and_report(
+    tmp_path, myst_notebook
+):
     page = tmp_path / "broken.md"
-    page.write_text(NOTEBOOK.replace("print(6 * 7)", "raise ValueError('broken')"))
+    page.write_text(myst_notebook("raise ValueError('broken')"))
     md_config, nb_config = notebook_configs(tmp_path / "jupyter-cache")
     assert gallery_pool.run_notebook(str(page), md_config, nb_config) is False
     assert list(gallery_pool.stale_notebooks(tmp_path, md_config, nb_config)) == ["broken"]
