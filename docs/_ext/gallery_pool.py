@@ -407,11 +407,10 @@ class GalleryPool:
         jobs = plan([*to_run, *notebooks], sources, shared, costs)
         self.names = {(p.src_dir, p.fname): p.name for p in to_run}
         self.shared = [j.name for j in jobs if j.network]
-        self.notebooks = [j.name for j in notebooks]
         if not to_run:  # nothing for Sphinx-Gallery to wait for: notebooks run as Sphinx reads
             self.scheduler = Scheduler([], self.jobs, None)
-            self.notebooks = []
             return
+        self.notebooks = [j.name for j in notebooks]
         workers = min(self.jobs, len(jobs))
         print(
             f"layerwise: running {len(to_run)} gallery pages, {len(self.shared)} seeds of "
