@@ -71,3 +71,12 @@ def test_seed_everything_sets_the_compiler_s_flag_too_once_it_is_loaded():
     inductor_config.deterministic = False
     runtime.seed_everything(0)
     assert inductor_config.deterministic and torch.are_deterministic_algorithms_enabled()
+
+
+def test_seed_everything_does_not_fill_new_tensors():
+    # Deterministic mode fills every new tensor with NaN unless told not to: a pass over each
+    # intermediate result that Layerwise's kernels do not need (they write what they read).
+    torch.utils.deterministic.fill_uninitialized_memory = True
+    runtime.seed_everything(0)
+    assert torch.are_deterministic_algorithms_enabled()
+    assert not torch.utils.deterministic.fill_uninitialized_memory
