@@ -222,3 +222,17 @@ def test_only_networks_without_buffers_or_dropout_train_together():
     assert train.batchable(MLP.build())
     assert not train.batchable(CONFIG.build())  # batch normalisation keeps running statistics
     assert not train.batchable(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout()))
+
+
+def test_augmentation_flips_then_scales_and_shifts_a_copy():
+    # The reference: flip the drawn images left to right, then x * gain + shift per channel.
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(20, 3, 4, 5, generator=g)
+    before = x.clone()
+    draws = train._EpochDraws(20, x.shape, "flip+color", torch.Generator().manual_seed(0), "cpu")
+    idx = draws.order[:8]
+    expected = torch.where(draws.flips[idx, None, None, None], x[idx].flip(-1), x[idx])
+    expected = expected * draws.gains[idx] + draws.shifts[idx]
+    assert draws.flips[idx].any() and not draws.flips[idx].all()
+    assert torch.equal(draws.augmented(x, idx), expected)
+    assert torch.equal(x, before)  # the training set itself is untouched
