@@ -72,3 +72,25 @@ def test_crop_cuts_the_window_and_fills_outside():
     # One image, several corners.
     many = features.crop(x[0], torch.tensor([0, 3]), torch.tensor([0, 3]), 3)
     assert torch.equal(many[1, 0], x[0, 0, 3:6, 3:6])
+
+
+def test_extract_runs_in_the_training_layout_and_hands_the_model_back_as_it_was():
+    # A network whose convolutions all have a multiple of 8 channels runs channels_last on the
+    # CPU (as it trains); its outputs agree with a plain forward pass, and the caller's model
+    # keeps its layout.
+    torch.manual_seed(0)
+    model = models.CNNConfig(in_channels=3, num_classes=4, widths=(8, 16)).build().eval()
+    x = torch.randn(10, 3, 16, 16)
+    seen = []
+    model.conv2.register_forward_pre_hook(
+        lambda m, args: seen.append(args[0].is_contiguous(memory_format=torch.channels_last))
+    )
+    out = features.extract(model, x, ["pool2", "fc"], batch_size=4)
+    assert seen and all(seen)
+    assert model.conv1.weight.is_contiguous() and not model.training
+    with torch.no_grad():
+        expected = model(x)
+    torch.testing.assert_close(out["fc"], expected, rtol=1e-5, atol=1e-5)
+    model.to(memory_format=torch.channels_last)
+    features.extract(model, x, ["fc"])
+    assert model.conv1.weight.is_contiguous(memory_format=torch.channels_last)
