@@ -94,3 +94,40 @@ def test_extract_runs_in_the_training_layout_and_hands_the_model_back_as_it_was(
     model.to(memory_format=torch.channels_last)
     features.extract(model, x, ["fc"])
     assert model.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_layer_outputs_of_modules_stop_the_forward_pass_once_read(monkeypatch):
+    # Module names are read with hooks, without tracing, and the layers after the last one
+    # asked for do not run; the values are those of running the layers in order.
+    import torchvision.models.feature_extraction as fx
+
+    def no_tracing(*args, **kwargs):
+        raise AssertionError("traced")
+
+    monkeypatch.setattr(fx, "create_feature_extractor", no_tracing)
+    torch.manual_seed(0)
+    model = models.CNNConfig(in_channels=1, num_classes=3, widths=(4, 8)).build().eval()
+    ran = []
+    model.fc.register_forward_pre_hook(lambda m, args: ran.append("fc"))
+    x = torch.randn(5, 1, 12, 12, requires_grad=True)
+    out = features.layer_outputs(model, ["relu1", "pool2"])(x)
+    assert set(out) == {"relu1", "pool2"} and ran == []
+    h, expected = x, {}
+    for name, layer in model.named_children():
+        h = expected[name] = layer(h)
+        if name == "pool2":
+            break
+    for name in ("relu1", "pool2"):
+        assert torch.equal(out[name], expected[name])
+    (grad,) = torch.autograd.grad(out["pool2"].sum(), x)  # gradients reach the input
+    assert grad.abs().sum() > 0
+    model(x)
+    assert ran == ["fc"]  # the hook is still there: only the extraction stopped early
+
+
+def test_layer_outputs_names_a_module_the_forward_pass_never_calls():
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2))
+    model.add_module("unused", torch.nn.Linear(2, 2))
+    model.forward = lambda x: model[0](x)
+    with pytest.raises(ValueError, match="'unused' not called"):
+        features.layer_outputs(model, ["unused"])(torch.randn(4, 3))
