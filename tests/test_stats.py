@@ -146,3 +146,19 @@ def test_proportion_difference_covers_the_true_difference():
 def test_proportion_difference_rejects_impossible_counts():
     with pytest.raises(ValueError, match=r"0 <= successes <= n"):
         stats.proportion_difference(5, 4, 1, 4)
+
+
+def test_a_vectorized_bootstrap_draws_the_same_resamples():
+    # The statistic called once on every resample at once gives the interval of calling it
+    # once per resample: the same draws, in the same order.
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=40), rng.normal(0.5, size=25)
+
+    def gap(x, y):
+        return np.mean(y, axis=-1) - np.mean(x, axis=-1)
+
+    one_by_one = stats.bootstrap(gap, a, b, resamples=500, seed=3)
+    at_once = stats.bootstrap(gap, a, b, resamples=500, seed=3, vectorized=True)
+    assert at_once.estimate == one_by_one.estimate
+    assert np.isclose(at_once.low, one_by_one.low) and np.isclose(at_once.high, one_by_one.high)
+    assert one_by_one.low < 0.5 < one_by_one.high

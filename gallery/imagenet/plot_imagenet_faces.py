@@ -25,6 +25,7 @@ import numpy as np
 import skimage.data
 import torch
 import torch.nn.functional as F
+from scipy.stats import rankdata
 
 from layerwise import data, features, imagenet, plot, runtime, stats
 
@@ -67,9 +68,15 @@ held_out = ~select
 
 
 def auc(pos, neg):
-    """Area under the ROC curve of scores ``pos`` (faces) against ``neg`` (non-faces)."""
-    pos, neg = np.asarray(pos)[:, None], np.asarray(neg)[None, :]
-    return float(((pos > neg) + 0.5 * (pos == neg)).mean())
+    """Area under the ROC curve of scores ``pos`` (faces) against ``neg`` (non-faces), along the
+    last axis (leading axes: several units, networks or resamples at once).
+
+    The share of (face, non-face) pairs in which the face scores higher, ties counting half,
+    computed from the faces' ranks among all the scores (the Mann-Whitney U statistic).
+    """
+    n_pos, n_neg = pos.shape[-1], neg.shape[-1]
+    ranks = rankdata(np.concatenate([pos, neg], axis=-1), axis=-1)[..., :n_pos]
+    return (ranks.sum(axis=-1) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
 
 
 def stage_means(model):
@@ -80,11 +87,8 @@ def stage_means(model):
 
 def best_unit(summary):
     """The unit that separates best on the selection half, with the sign that makes AUC > 0.5."""
-    scores = [
-        auc(summary[select & is_face, u], summary[select & ~is_face, u])
-        for u in range(summary.shape[1])
-    ]
-    unit = int(np.argmax(np.abs(np.array(scores) - 0.5)))
+    scores = auc(summary[select & is_face].T, summary[select & ~is_face].T)  # one per unit
+    unit = int(np.argmax(np.abs(scores - 0.5)))
     return unit, 1.0 if scores[unit] >= 0.5 else -1.0
 
 
@@ -102,7 +106,8 @@ for name, net in nets.items():
 # Stage by stage
 # --------------
 held = {
-    name: [stats.bootstrap(auc, *chosen[name, s][2:]) for s in imagenet.STAGES] for name in nets
+    name: [stats.bootstrap(auc, *chosen[name, s][2:], vectorized=True) for s in imagenet.STAGES]
+    for name in nets
 }
 fig, ax = plt.subplots(figsize=(7.6, 3.8), layout="constrained")
 positions = np.arange(len(imagenet.STAGES))
@@ -134,13 +139,13 @@ for stage, i_trained in zip(imagenet.STAGES, held["trained"], strict=True):
 def advantage(stage):
     names = list(nets)
 
-    def gap(faces, non_faces):
-        values = [auc(faces[:, k], non_faces[:, k]) for k in range(len(names))]
-        return values[0] - np.mean(values[1:])
+    def gap(faces, non_faces):  # (..., images, networks) -> (...)
+        values = auc(faces.swapaxes(-1, -2), non_faces.swapaxes(-1, -2))  # (..., networks)
+        return values[..., 0] - values[..., 1:].mean(axis=-1)
 
     faces = np.stack([chosen[n, stage][2] for n in names], axis=1)
     non_faces = np.stack([chosen[n, stage][3] for n in names], axis=1)
-    return stats.bootstrap(gap, faces, non_faces)
+    return stats.bootstrap(gap, faces, non_faces, vectorized=True)
 
 
 gaps = {stage: advantage(stage) for stage in imagenet.STAGES}

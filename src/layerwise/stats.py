@@ -229,22 +229,35 @@ def proportion_difference(successes_a: int, n_a: int, successes_b: int, n_b: int
 
 
 def bootstrap(
-    statistic: Callable[[np.ndarray], float],
+    statistic: Callable[..., float],
     *samples: np.ndarray,
     resamples: int = 2000,
     seed: int = 0,
+    vectorized: bool = False,
 ) -> Interval:
     """``statistic(*samples)`` with a percentile bootstrap 95 % interval.
 
     Each sample is resampled with replacement along its first axis, independently, ``resamples``
-    times (seeded, so the interval is the same on every run).
+    times (seeded, so the interval is the same on every run). With ``vectorized``, ``statistic``
+    is called once for all resamples: each sample it receives has a new first axis, one entry
+    per resample, and it returns one value per resample (the draws are the same either way).
     """
     rng = np.random.default_rng(seed)
     samples = [np.asarray(s) for s in samples]
-    estimate = float(statistic(*samples))
-    draws = np.empty(resamples)
-    for i in range(resamples):
-        draws[i] = statistic(*[s[rng.integers(0, len(s), len(s))] for s in samples])
+
+    def picks():  # the indices of one resample of every sample
+        return [rng.integers(0, len(s), len(s)) for s in samples]
+
+    if vectorized:
+        estimate = float(np.asarray(statistic(*[s[None] for s in samples])).reshape(-1)[0])
+        every = [picks() for _ in range(resamples)]
+        resampled = [s[np.stack([p[j] for p in every])] for j, s in enumerate(samples)]
+        draws = np.asarray(statistic(*resampled), dtype=float).reshape(resamples)
+    else:
+        estimate = float(statistic(*samples))
+        draws = np.empty(resamples)
+        for i in range(resamples):
+            draws[i] = statistic(*[s[p] for s, p in zip(samples, picks(), strict=True)])
     low, high = np.quantile(draws, [(1 - LEVEL) / 2, (1 + LEVEL) / 2])
     return Interval(estimate, float(low), float(high), min(len(s) for s in samples), "bootstrap")
 
