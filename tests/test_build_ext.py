@@ -617,6 +617,25 @@ def test_the_pool_executes_the_notebook_pages_and_sphinx_reads_them_from_the_cac
     assert "kernel of the build: False" in json.dumps(outputs)
 
 
+def test_a_notebook_edited_alone_is_rebuilt_though_it_names_a_shared_network(
+    tmp_path, monkeypatch, myst_notebook
+):
+    # The second build has no gallery page to run, so no pool: the edited notebook, which now
+    # names a network of layerwise.zoo, runs as Sphinx reads it, and no shared network's
+    # training time is asked for (there was none).
+    pytest.importorskip("myst_nb")
+    monkeypatch.setenv("LAYERWISE_GALLERY_JOBS", "2")
+    docs = pool_site(tmp_path, notebook=myst_notebook('print("edition", 1)', "A notebook page"))
+    done = sphinx_build(docs, "quick")
+    assert done.returncode == 0, done.stderr[-2000:]
+    code = 'print("edition", 2)  # the page would call zoo.photo_cnn() here'
+    write(docs / "answer.md", myst_notebook(code, "A notebook page"))
+    again = sphinx_build(docs, "quick")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "gallery pages" not in again.stdout
+    assert "edition 2" in (docs / "_html" / "answer.html").read_text()
+
+
 def test_a_page_that_fails_in_a_worker_fails_the_build_with_its_error(tmp_path, monkeypatch):
     pytest.importorskip("sphinx_gallery")
     monkeypatch.setenv("LAYERWISE_GALLERY_JOBS", "2")

@@ -406,10 +406,10 @@ class GalleryPool:
         shared = {name: runtime.seeds() for name in zoo.recipes()}
         jobs = plan([*to_run, *notebooks], sources, shared, costs)
         self.names = {(p.src_dir, p.fname): p.name for p in to_run}
-        self.shared = [j.name for j in jobs if j.network]
         if not to_run:  # nothing for Sphinx-Gallery to wait for: notebooks run as Sphinx reads
             self.scheduler = Scheduler([], self.jobs, None)
             return
+        self.shared = [j.name for j in jobs if j.network]
         self.notebooks = [j.name for j in notebooks]
         workers = min(self.jobs, len(jobs))
         print(
