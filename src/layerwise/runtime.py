@@ -118,11 +118,12 @@ def _deterministic_kernels() -> None:
     else:
         torch._C._set_deterministic_algorithms(True, warn_only=True)
     # With the flag on, PyTorch also fills every newly allocated tensor with NaN, in case a
-    # kernel reads memory it never wrote. That is a pass over every intermediate result: 14 % of
-    # an EfficientNet-Lite0 forward pass and about 3 % of a photo-CNN training step on a 2-core
-    # CPU. Layerwise's kernels write what they read, so it is turned off: a site build prints
-    # the same numbers and saves byte-identical networks with it on and off, and built one page
-    # at a time or two side by side (the benchmark checks the latter on every record).
+    # kernel reads memory it never wrote: a pass over every intermediate result, 14 % of an
+    # EfficientNet-Lite0 forward pass on a 2-core CPU (too little to measure in a photo-CNN
+    # training run). Layerwise's kernels write what they read, so it is turned off: a cold site
+    # build printed the same output on every page with it on and off. Determinism itself is
+    # unchanged: the benchmark checks that builds one page at a time and two side by side print
+    # the same numbers and save byte-identical networks.
     torch.utils.deterministic.fill_uninitialized_memory = False
 
 
