@@ -1,3 +1,5 @@
+import inspect
+
 import pytest
 import torch
 
@@ -189,6 +191,29 @@ def test_training_channels_last_computes_what_the_default_layout_does(digits, mo
         assert w.is_contiguous(), name  # handed back in the layout every page expects
         torch.testing.assert_close(w, default.model.state_dict()[name], rtol=1e-4, atol=1e-5)
     assert fast.history["train_loss"] == pytest.approx(default.history["train_loss"], rel=1e-5)
+
+
+@pytest.mark.parametrize("optimizer", ["adamw", "sgd"])
+def test_the_fused_update_is_the_optimisers_update_to_rounding(optimizer):
+    schedule = train.Schedule(optimizer=optimizer, lr=1e-2, lr_schedule="constant")
+    fused_model, loop_model = CONFIG.build(), CONFIG.build()
+    loop_model.load_state_dict(fused_model.state_dict())
+    fused, _ = train._optimizer(fused_model, schedule, steps=5)
+    assert all(group["fused"] for group in fused.param_groups)
+    accepted = set(inspect.signature(type(fused)).parameters) - {"fused", "foreach"}
+    settings = {k: v for k, v in fused.defaults.items() if k in accepted}
+    loop = type(fused)(loop_model.parameters(), **settings, foreach=False)  # one tensor at a time
+    start = weights(fused_model)
+    g = torch.Generator().manual_seed(0)
+    for _ in range(5):
+        for a, b in zip(fused_model.parameters(), loop_model.parameters(), strict=True):
+            a.grad = torch.randn(a.shape, generator=g)
+            b.grad = a.grad.clone()
+        fused.step()
+        loop.step()
+    for (name, a), b in zip(fused_model.named_parameters(), loop_model.parameters(), strict=True):
+        assert not torch.equal(a, start[name]), name
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
 
 
 MLP = models.MLPConfig(in_features=64, hidden=(16,), num_classes=10)

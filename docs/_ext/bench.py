@@ -393,15 +393,14 @@ def training_loop_efficiency(repeat: int) -> dict:
 
         runtime.seed_everything(0)
         model = config.build().to(runtime.device())
-        opt = torch.optim.AdamW(
-            model.parameters(), lr=schedule.lr, weight_decay=schedule.weight_decay
-        )
         x, y = patches.x_train.to(runtime.device()), patches.y_train.to(runtime.device())
         layout = train.memory_format(model, runtime.device())  # the layout fit trains in
         model.to(memory_format=layout)
         x = x.contiguous(memory_format=layout)
         b = schedule.batch_size
         batches = [(x[i : i + b], y[i : i + b]) for i in range(0, len(y), b)]
+        # fit's optimiser (its learning-rate schedule is not stepped: it does not change the time)
+        opt, _ = train._optimizer(model, schedule, len(batches) * schedule.epochs)
         model.train()
         started = time.perf_counter()
         for _ in range(schedule.epochs):
