@@ -144,3 +144,15 @@ def test_tree_memory_counts_the_children_and_never_more_in_pss_than_in_rss():
     finally:
         child.communicate(b"")
     assert bench._tree_memory(child.pid) == (0, 0)  # gone: nothing is left to count
+
+
+def test_the_machine_record_names_the_processor_and_the_vector_instructions_used(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 9B14\n")
+    assert bench.cpu_model(cpuinfo) == "AMD EPYC 9B14"
+    assert bench.cpu_model(tmp_path / "missing")  # falls back to what platform says
+    record = bench.machine("cpu")
+    assert record["device"] == "cpu" and record["cpu_count"] >= 1
+    documented = {"DEFAULT", "VSX", "Z VECTOR", "NO AVX", "AVX2", "AVX512"}  # and SVE widths
+    assert record["cpu_capability"] in documented or record["cpu_capability"].startswith("SVE")
+    assert record["cpu_model"]

@@ -458,6 +458,36 @@ def seed_batching(repeat: int) -> dict:
     }
 
 
+def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The processor's model name (Linux's ``/proc/cpuinfo``), else what :mod:`platform` says."""
+    try:
+        for line in cpuinfo.read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and value.strip():
+                return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine(device: str) -> dict:
+    """What a record was measured on. Two shared machines with the same core count can differ
+    twofold in speed; ``cpu_capability``, the widest vector instructions PyTorch's CPU kernels
+    use (``AVX2``, ``AVX512``), tells most of them apart."""
+    import torch
+
+    return {
+        "platform": platform.platform(),
+        "processor": platform.machine(),
+        "cpu_model": cpu_model(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "cpu_count": os.cpu_count(),
+        "device": device,
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "torch": torch.__version__,
+    }
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=2, help="cold builds (2: determinism)")
@@ -479,21 +509,13 @@ def main(argv=None) -> int:
     )
     args = parser.parse_args(argv)
     jobs = args.jobs or layerwise_build.default_jobs()
-    import torch
 
     from layerwise import runtime
 
     device = runtime.device().type
     out = args.out or ROOT / "docs" / "benchmarks" / f"{device}.json"
     results = {
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.machine(),
-            "cpu_count": os.cpu_count(),
-            "device": device,
-            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-            "torch": torch.__version__,
-        },
+        "machine": machine(device),
         "profile": args.profile,
         "repeat": args.repeat,
         "date": time.strftime("%Y-%m-%d"),
