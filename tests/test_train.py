@@ -216,6 +216,19 @@ def test_the_fused_update_is_the_optimisers_update_to_rounding(optimizer):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
 
 
+def test_without_a_fused_kernel_the_usual_update_is_used(monkeypatch):
+    class NoFusedKernel(torch.optim.AdamW):
+        def __init__(self, params, fused=None, **settings):
+            if fused:
+                raise RuntimeError("`fused=True` requires all the params to be on cuda, cpu")
+            super().__init__(params, **settings)
+
+    monkeypatch.setattr(torch.optim, "AdamW", NoFusedKernel)
+    opt, _ = train._optimizer(CONFIG.build(), train.Schedule(lr=0.01), steps=5)
+    assert isinstance(opt, NoFusedKernel) and not opt.defaults["fused"]
+    assert (opt.defaults["lr"], opt.defaults["weight_decay"]) == (0.01, 5e-4)  # the schedule's
+
+
 MLP = models.MLPConfig(in_features=64, hidden=(16,), num_classes=10)
 
 

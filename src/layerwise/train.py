@@ -222,26 +222,23 @@ def memory_format(model: nn.Module, device: torch.device | str) -> torch.memory_
 def _optimizer(model, schedule: Schedule, steps: int):
     """The optimiser and learning-rate schedule of ``schedule`` over ``model``'s trainable weights.
 
-    The update runs as one fused kernel over all the weights (``fused=True``, on the CPU and on
-    a GPU) instead of a handful of element-wise operations per weight tensor: the same update,
-    rounded differently. On 2 CPU cores the update of six 1,000 to 300,000-number tensors took
-    a quarter to a third of the time, and twelve of the layer-transfer page's fine-tuning runs
-    0.83 ± 0.09 (n = 6) of theirs (the benchmarks page has the measurement).
+    The update runs as one fused kernel over all the weights (``fused=True``) instead of a
+    handful of element-wise operations per weight tensor: the same update, rounded differently.
+    On 2 CPU cores the update of six 1,000 to 300,000-number tensors took a quarter to a third
+    of the time, and twelve of the layer-transfer page's fine-tuning runs 0.83 ± 0.09 (n = 6) of
+    theirs (the benchmarks page has the measurement). Where PyTorch has no fused kernel for the
+    weights' device (or is older than the one the site builds with), the usual one is used.
     """
     params = [p for p in model.parameters() if p.requires_grad]
     if schedule.optimizer == "adamw":
-        opt = torch.optim.AdamW(
-            params, lr=schedule.lr, weight_decay=schedule.weight_decay, fused=True
-        )
+        kind, settings = torch.optim.AdamW, dict(weight_decay=schedule.weight_decay)
     else:
-        opt = torch.optim.SGD(
-            params,
-            lr=schedule.lr,
-            momentum=0.9,
-            nesterov=True,
-            weight_decay=schedule.weight_decay,
-            fused=True,
-        )
+        kind = torch.optim.SGD
+        settings = dict(momentum=0.9, nesterov=True, weight_decay=schedule.weight_decay)
+    try:
+        opt = kind(params, lr=schedule.lr, **settings, fused=True)
+    except RuntimeError:  # "`fused=True` requires all the params to be ... of supported devices"
+        opt = kind(params, lr=schedule.lr, **settings)
     if schedule.lr_schedule == "onecycle":
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=schedule.lr, total_steps=steps)
     else:
