@@ -116,6 +116,19 @@ def test_test_accuracy_is_measured_a_bounded_number_of_times_ending_with_the_las
     assert max(train.test_epochs(7)) == 7
 
 
+def test_evaluation_passes_about_a_million_input_numbers_at_a_time():
+    model = models.CNNConfig(in_channels=3, num_classes=4, widths=(8,)).build()
+    x, y = torch.randn(1000, 3, 32, 32), torch.randint(0, 4, (1000,))
+    batches = []
+    model.register_forward_hook(lambda module, args, out: batches.append(len(args[0])))
+    loss, accuracy = train.evaluate(model.train(), x, y)
+    assert batches == [341, 341, 318]  # 341 x 3 x 32 x 32 numbers <= 2**20
+    assert model.training  # handed back in the mode it came in
+    whole = train.evaluate(model, x, y, batch_size=len(y))
+    assert batches[3:] == [1000]
+    assert (loss, accuracy) == pytest.approx(whole, rel=1e-5)
+
+
 def test_history_records_which_epochs_were_tested(digits):
     schedule = train.Schedule(epochs=12, batch_size=256)
     result = train.fit(CONFIG, digits, schedule, verbose=False)

@@ -35,6 +35,7 @@ from .data import Dataset
 __all__ = [
     "FitResult",
     "Schedule",
+    "EVALUATION_NUMBERS",
     "TEST_EVALUATIONS",
     "batchable",
     "cache_dir",
@@ -184,9 +185,21 @@ def _save(path: Path, model: nn.Module, history: dict[str, list[float]]):
     os.replace(tmp, path)  # atomic: readers never see a half-written entry
 
 
+#: The most input numbers :func:`evaluate` passes through a network at once by default.
+EVALUATION_NUMBERS = 2**20
+
+
 @torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024):
-    """Mean cross-entropy loss and accuracy of ``model`` on ``(x, y)`` (in eval mode)."""
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int | None = None):
+    """Mean cross-entropy loss and accuracy of ``model`` on ``(x, y)`` (in eval mode).
+
+    ``batch_size`` defaults to as many inputs as hold :data:`EVALUATION_NUMBERS` numbers: a test
+    set of 8 x 8 digits or MNIST-1D signals in one pass, photo patches of 32 x 32 x 3 in batches
+    of 341. Larger batches of photo patches ran slower on a 2-core CPU, their activations too
+    large for the processor's caches: over the photo CNN's test set, 0.36 s in batches of 1,024
+    and 0.29 s in batches of 341 (medians of nine, alternated).
+    """
+    batch_size = batch_size or max(1, EVALUATION_NUMBERS // max(1, x[0].numel()))
     was_training = model.training
     model.eval()
     dev = next(model.parameters()).device
