@@ -509,7 +509,6 @@ def main(argv=None) -> int:
     )
     args = parser.parse_args(argv)
     jobs = args.jobs or layerwise_build.default_jobs()
-
     from layerwise import runtime
 
     device = runtime.device().type

@@ -238,9 +238,10 @@ def _optimizer(model, schedule: Schedule, steps: int):
     The update runs as one fused kernel over all the weights (``fused=True``) instead of a
     handful of element-wise operations per weight tensor: the same update, rounded differently.
     On 2 CPU cores the update of six 1,000 to 300,000-number tensors took a quarter to a third
-    of the time, and twelve of the layer-transfer page's fine-tuning runs 0.83 ± 0.09 (n = 6) of
-    theirs (the benchmarks page has the measurement). Where PyTorch has no fused kernel for the
-    weights' device (or is older than the one the site builds with), the usual one is used.
+    of the time, and twelve of the layer-transfer page's networks (frozen and fine-tuned)
+    0.83 ± 0.09 (n = 6) of theirs (the benchmarks page has the measurement). Where PyTorch has
+    no fused kernel for the weights' device (or is older than the one the site builds with),
+    the usual one is used.
     """
     params = [p for p in model.parameters() if p.requires_grad]
     if schedule.optimizer == "adamw":
