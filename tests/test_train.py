@@ -269,10 +269,64 @@ def test_seeds_trained_together_are_cached_one_by_one_under_fits_own_keys(digits
         assert torch.equal(again.model.fc1.weight, result.model.fc1.weight)
 
 
-def test_only_networks_without_buffers_or_dropout_train_together():
+def test_networks_whose_only_buffers_are_batch_norm_statistics_can_train_together():
     assert train.batchable(MLP.build())
-    assert not train.batchable(CONFIG.build())  # batch normalisation keeps running statistics
+    assert train.batchable(CONFIG.build())  # running statistics are stacked like the weights
     assert not train.batchable(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout()))
+    other = torch.nn.Linear(2, 2)
+    other.register_buffer("mask", torch.ones(2))
+    assert not train.batchable(other)
+
+
+def test_seeds_with_their_own_data_initial_weights_and_frozen_layers_train_together(digits):
+    source = train.fit(CONFIG, digits, SCHEDULE, seed=9, cache=False, verbose=False).model
+    init = {k: v for k, v in source.state_dict().items() if k.startswith(("conv1.", "bn1."))}
+    schedule = train.Schedule(epochs=2, batch_size=32, lr=1e-2, augment="flip")
+    seeds, sets, freeze = [0, 1], [digits.subset(96, seed=s) for s in (0, 1)], ("conv1", "bn1")
+    opts = dict(freeze=freeze, cache=False, verbose=False)
+    alone = [
+        train.fit(CONFIG, d, schedule, seed=s, init_state=init, **opts)
+        for s, d in zip(seeds, sets, strict=True)
+    ]
+    together = train.fit_seeds(
+        CONFIG, sets, schedule, seeds, init_states=[init, init], together=True, **opts
+    )
+    # A convolution's bias ahead of batch normalisation gets only rounding noise for a gradient
+    # (the normalisation takes the mean out again), which Adam scales up to full steps: it and
+    # the running mean wander with the rounding, alone or together. The rest agrees.
+    wander = ("conv1.bias", "conv2.bias", "bn1.running_mean", "bn2.running_mean")
+    for a, b in zip(alone, together, strict=True):
+        assert b.key == a.key and b.history["test_epoch"] == a.history["test_epoch"]
+        assert b.history["train_loss"] == pytest.approx(a.history["train_loss"], rel=1e-4)
+        for name, w in a.model.state_dict().items():
+            if name not in wander:
+                torch.testing.assert_close(b.model.state_dict()[name], w, rtol=1e-4, atol=1e-5)
+        # The frozen block keeps its weights and its batch-norm statistics.
+        assert torch.equal(b.model.conv1.weight, source.conv1.weight)
+        assert torch.equal(b.model.bn1.running_var, source.bn1.running_var)
+    # The trained blocks' statistics are each seed's own.
+    assert not torch.equal(together[0].model.bn2.running_mean, together[1].model.bn2.running_mean)
+
+
+def test_by_default_only_networks_without_batch_norm_train_together(digits, monkeypatch):
+    def batched(*args, **kwargs):
+        raise AssertionError("trained together")
+
+    monkeypatch.setattr(train, "_train_batched", batched)
+    schedule = train.Schedule(epochs=1, batch_size=64)
+    train.fit_seeds(CONFIG, digits, schedule, seeds=[0, 1], cache=False, verbose=False)
+    with pytest.raises(AssertionError, match="together"):
+        train.fit_seeds(MLP, digits, schedule, seeds=[0, 1], cache=False, verbose=False)
+    with pytest.raises(AssertionError, match="together"):
+        train.fit_seeds(CONFIG, digits, schedule, [0, 1], together=True, cache=False)
+    train.fit_seeds(MLP, digits, schedule, [0, 1], together=False, cache=False, verbose=False)
+
+
+def test_fit_seeds_wants_distinct_seeds_and_one_dataset_per_seed(digits):
+    with pytest.raises(ValueError, match="differ"):
+        train.fit_seeds(MLP, digits, seeds=[1, 1], cache=False)
+    with pytest.raises(ValueError, match="one dataset"):
+        train.fit_seeds(MLP, [digits], seeds=[1, 2], cache=False)
 
 
 def test_augmentation_flips_then_scales_and_shifts_a_copy():

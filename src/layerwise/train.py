@@ -22,6 +22,7 @@ import os
 import sys
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -374,6 +375,18 @@ def _build(config, seed: int) -> nn.Module:
     return config.build()
 
 
+def _prepare(config, seed: int, init_state, freeze) -> nn.Module:
+    """The model :func:`fit` trains for ``seed``: built, ``init_state`` loaded, ``freeze`` set."""
+    model = _build(config, seed)
+    if init_state is not None:
+        missing = set(init_state) - set(model.state_dict())
+        if missing:
+            raise ValueError(f"init_state has weights the model lacks: {sorted(missing)}.")
+        model.load_state_dict(init_state, strict=False)
+    _freeze(model, freeze)
+    return model
+
+
 def initial_state(config, seed: int = 0) -> dict[str, torch.Tensor]:
     """The weights :func:`fit` starts from with this ``seed``: the untrained control network.
 
@@ -391,93 +404,148 @@ def untrained(config, seed: int = 0, device: torch.device | str | None = None) -
 
 def batchable(model: nn.Module) -> bool:
     """Whether seeds of ``model`` can train together in one vectorised model
-    (:func:`fit_seeds`): a network without buffers (no batch normalisation) and without
-    dropout, such as :class:`~layerwise.models.MLPConfig`'s."""
-    return not list(model.buffers()) and not any(
-        isinstance(m, nn.modules.dropout._DropoutNd) for m in model.modules()
-    )
+    (:func:`fit_seeds`): a network without dropout whose only buffers, if any, are batch
+    normalisation's running statistics (stacked per seed like the weights)."""
+    if any(isinstance(m, nn.modules.dropout._DropoutNd) for m in model.modules()):
+        return False
+    statistics = {
+        id(b)
+        for m in model.modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm)
+        for b in m.buffers(recurse=False)
+    }
+    return all(id(b) in statistics for b in model.buffers())
 
 
 def fit_seeds(
     config,
-    data: Dataset,
+    data: Dataset | Sequence[Dataset],
     schedule: Schedule | None = None,
     seeds=None,
     *,
+    init_states: Sequence[dict[str, torch.Tensor] | None] | None = None,
+    freeze: tuple[str, ...] = (),
+    together: bool | None = None,
     cache: bool = True,
     device: torch.device | str | None = None,
     verbose: bool = True,
-    **kwargs,
 ) -> list[FitResult]:
     """:func:`fit` once per seed (default: :func:`layerwise.runtime.seeds`); a list of results.
 
+    ``data`` is one dataset for every seed, or one per seed (of the same sizes); likewise
+    ``init_states`` (default: none), while ``freeze`` holds for every seed. Seed ``s`` with its
+    dataset and initial state gives what ``fit(config, data, schedule, seed=s,
+    init_state=..., freeze=freeze)`` gives, under the same model-cache key.
+
     Small networks spend their CPU time on the overhead of each operation, not on arithmetic,
-    so the seeds that are not in the model cache train *together* when the network allows it
-    (:func:`batchable`, and no ``init_state`` or ``freeze``): their weights are stacked
-    (``torch.func.stack_module_state``) and one step runs every seed's forward and backward pass
-    at once (``torch.func.vmap`` over ``torch.func.functional_call``), each seed on its own
-    batches, augmentation and test evaluations, with one optimiser whose every update is
-    element-wise, so each seed's weights move as they would alone. Each seed is then cached
-    under its own key, exactly as :func:`fit` would cache it. The result agrees with training
-    each seed alone to floating-point rounding (a vectorised matrix product adds in another
-    order), not bit for bit. Other keyword arguments go to :func:`fit`.
+    so the seeds that are not in the model cache can train *together* (:func:`batchable`
+    networks): their weights are stacked (``torch.func.stack_module_state``) and one step runs
+    every seed's forward and backward pass at once (``torch.func.vmap`` over
+    ``torch.func.functional_call``), each seed on its own batches, augmentation and test
+    evaluations, with one optimiser whose every update is element-wise, so each seed's weights
+    move as they would alone. Each seed is then cached under its own key, exactly as
+    :func:`fit` would cache it. The result agrees with training each seed alone to
+    floating-point rounding (a vectorised product adds in another order), not bit for bit.
+
+    ``together`` says when: ``True`` whenever the network is :func:`batchable`, ``False``
+    never, and by default (``None``) for networks without batch normalisation. Vectorised
+    convolutions with batch normalisation gained nothing on 2 CPU cores for most of the site's
+    networks: five seeds took 0.96 to 1.4 times as long together as one after another
+    (MNIST-1D, spoken-word and drawing CNNs), but half as long for the layer-transfer page's
+    six-block 1-D CNN learning from 50 signals, which asks for it.
     """
     seeds = runtime.seeds() if seeds is None else list(seeds)
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must differ from each other, got {seeds}.")
+    datasets = list(data) if isinstance(data, Sequence) else [data] * len(seeds)
+    inits = list(init_states) if init_states is not None else [None] * len(seeds)
+    if not len(datasets) == len(inits) == len(seeds):
+        raise ValueError("give one dataset and one initial state per seed, or one for all.")
+    runs = list(zip(seeds, datasets, inits, strict=True))
     schedule = schedule or Schedule()
     device = torch.device(device) if device is not None else runtime.device()
-    opts = dict(kwargs, cache=cache, device=device, verbose=verbose)
-    together = (
-        {} if kwargs else _fit_together(config, data, schedule, seeds, cache, device, verbose)
+    trained = (
+        _fit_together(config, runs, schedule, freeze, together, cache, device, verbose)
+        if together is not False
+        else {}
     )
-    return [together.get(s) or fit(config, data, schedule, seed=s, **opts) for s in seeds]
+    return [
+        trained.get(s)
+        or fit(
+            config,
+            d,
+            schedule,
+            seed=s,
+            init_state=init,
+            freeze=freeze,
+            cache=cache,
+            device=device,
+            verbose=verbose,
+        )
+        for s, d, init in runs
+    ]
 
 
-def _fit_together(config, data, schedule, seeds, cache, device, verbose) -> dict[int, FitResult]:
-    """The seeds :func:`fit_seeds` trains together, by seed: those not in the cache, when there
-    are several and the network is :func:`batchable`; otherwise none."""
-    key = {s: _cache_key(config, data, schedule, s, None, (), device) for s in seeds}
-    missing = [s for s in seeds if not (cache and (cache_dir() / f"{key[s]}.pt").exists())]
-    if len(missing) < 2 or not batchable(first := _build(config, missing[0])):
+def _fit_together(
+    config, runs, schedule, freeze, together, cache, device, verbose
+) -> dict[int, FitResult]:
+    """The seeds :func:`fit_seeds` trains together, by seed: those of ``runs`` (seed, dataset,
+    initial state) not in the cache, when there are several and ``together`` allows it for the
+    network; otherwise none."""
+    key = {s: _cache_key(config, d, schedule, s, init, freeze, device) for s, d, init in runs}
+    missing = [r for r in runs if not (cache and (cache_dir() / f"{key[r[0]]}.pt").exists())]
+    if len(missing) < 2 or len({len(d.y_train) for _, d, _ in missing}) > 1:
         return {}
-    models = [first.to(device), *(_build(config, s).to(device) for s in missing[1:])]
+    first = _prepare(config, missing[0][0], missing[0][2], freeze)
+    if not batchable(first) or (together is None and list(first.buffers())):
+        return {}
+    models = [first, *(_prepare(config, s, init, freeze) for s, _, init in missing[1:])]
+    models = [m.to(device) for m in models]
+    seeds, datasets = [s for s, _, _ in missing], [d for _, d, _ in missing]
     started = time.perf_counter()
-    histories = _train_batched(models, data, schedule, missing, device)
+    histories = _train_batched(models, datasets, schedule, seeds, device, freeze)
     seconds = time.perf_counter() - started
     runtime.progress(
         f"{len(missing)} seeds of {type(config).__name__} trained together in {seconds:.1f} s"
     )
     results = {}
-    for s, model, history in zip(missing, models, histories, strict=True):
+    for s, d, model, history in zip(seeds, datasets, models, histories, strict=True):
         # One line per seed, with its share of the time, as fit reports a network.
-        _progress(config, s, schedule, data, seconds / len(missing), device)
+        _progress(config, s, schedule, d, seconds / len(missing), device)
         if cache:
             _save(cache_dir() / f"{key[s]}.pt", model, history)
         if verbose:
-            how = _trained(schedule, data, seconds, device)
+            how = _trained(schedule, d, seconds, device)
             _say(config, s, history, f"{how} ({len(missing)} seeds together)")
         results[s] = FitResult(model=model, history=history, from_cache=False, key=key[s])
     return results
 
 
-def _train_batched(models, data, schedule, seeds, device) -> list[dict[str, list[float]]]:
-    """:func:`_train` for several seeds of one batchable network at once (see
-    :func:`fit_seeds`); trains ``models`` in place and returns one history per seed."""
+def _train_batched(
+    models, datasets, schedule, seeds, device, frozen=()
+) -> list[dict[str, list[float]]]:
+    """:func:`_train` for several seeds of one batchable network at once, seed ``seeds[i]``
+    training ``models[i]`` on ``datasets[i]`` (see :func:`fit_seeds`); trains ``models`` in
+    place and returns one history per seed."""
     from torch.func import functional_call, stack_module_state, vmap
 
-    x, y = data.x_train.to(device), data.y_train.to(device)
-    x_test, y_test = data.x_test.to(device), data.y_test.to(device)
-    n, k = len(y), len(models)
+    xs = [d.x_train.to(device) for d in datasets]
+    ys = [d.y_train.to(device) for d in datasets]
+    n, k = len(ys[0]), len(models)
     steps_per_epoch = (n + schedule.batch_size - 1) // schedule.batch_size
-    params, _ = stack_module_state(models)
+    params, buffers = stack_module_state(models)  # frozen weights stacked without gradients
     holder = nn.Module()  # the optimiser and schedule of _optimizer, over the stacked weights
-    for i, p in enumerate(params.values()):
-        holder.register_parameter(f"p{i}", nn.Parameter(p.detach()))
-    stacked = dict(zip(params, holder.parameters(), strict=True))
+    for name, p in params.items():
+        if p.requires_grad:
+            params[name] = nn.Parameter(p.detach())
+            holder.register_parameter(f"p{len(list(holder.parameters()))}", params[name])
     opt, sched = _optimizer(holder, schedule, schedule.epochs * steps_per_epoch)
-    template = copy.deepcopy(models[0]).to("meta")
+    template = copy.deepcopy(models[0]).to("meta").train()
+    for name in frozen:  # frozen layers stay in eval mode, as in _train
+        getattr(template, name).eval()
 
-    def loss_and_logits(p, xb, yb):
-        out = functional_call(template, p, (xb,))
+    def loss_and_logits(p, b, xb, yb):
+        out = functional_call(template, (p, b), (xb,))
         return F.cross_entropy(out, yb, label_smoothing=schedule.label_smoothing), out
 
     step = vmap(loss_and_logits)
@@ -485,14 +553,14 @@ def _train_batched(models, data, schedule, seeds, device) -> list[dict[str, list
     histories = [_new_history() for _ in models]
     tested = test_epochs(schedule.epochs)
     for epoch in range(schedule.epochs):
-        draws = [_EpochDraws(n, x.shape, schedule.augment, g, device) for g in generators]
+        draws = [_EpochDraws(n, xs[0].shape, schedule.augment, g, device) for g in generators]
         loss_sum = torch.zeros(k, device=device)
         correct = torch.zeros(k, device=device)
         for i in range(0, n, schedule.batch_size):
             idx = [d.order[i : i + schedule.batch_size] for d in draws]
-            xb = torch.stack([d.augmented(x, j) for d, j in zip(draws, idx, strict=True)])
-            yb = torch.stack([y[j] for j in idx])
-            losses, out = step(stacked, xb, yb)
+            xb = torch.stack([d.augmented(x, j) for d, x, j in zip(draws, xs, idx, strict=True)])
+            yb = torch.stack([y[j] for y, j in zip(ys, idx, strict=True)])
+            losses, out = step(params, buffers, xb, yb)
             opt.zero_grad(set_to_none=True)
             losses.sum().backward()  # seed s's loss depends on slice s only: its own gradient
             opt.step()
@@ -504,20 +572,25 @@ def _train_batched(models, data, schedule, seeds, device) -> list[dict[str, list
             history["train_loss"].append(loss_sum[s].item() / n)
             history["train_acc"].append(correct[s].item() / n)
             if tests or epoch + 1 == schedule.epochs:
-                _load_slice(model, stacked, s)
+                _load_slice(model, params, buffers, s)
             if tests:
+                d = datasets[s]
                 history["test_epoch"].append(epoch + 1)
-                history["test_acc"].append(evaluate(model, x_test, y_test)[1])
+                history["test_acc"].append(
+                    evaluate(model, d.x_test.to(device), d.y_test.to(device))[1]
+                )
     for model in models:
         model.eval()
     return histories
 
 
 @torch.no_grad()
-def _load_slice(model: nn.Module, stacked: dict[str, torch.Tensor], s: int) -> None:
-    """Copy seed ``s``'s weights out of the stacked ones into ``model``."""
+def _load_slice(model: nn.Module, stacked: dict[str, torch.Tensor], buffers, s: int) -> None:
+    """Copy seed ``s``'s weights and buffers out of the stacked ones into ``model``."""
     for name, p in model.named_parameters():
         p.copy_(stacked[name][s])
+    for name, b in model.named_buffers():
+        b.copy_(buffers[name][s])
 
 
 def fit(
@@ -568,13 +641,7 @@ def fit(
     """
     schedule = schedule or Schedule()
     device = torch.device(device) if device is not None else runtime.device()
-    model = _build(config, seed)
-    if init_state is not None:
-        missing = set(init_state) - set(model.state_dict())
-        if missing:
-            raise ValueError(f"init_state has weights the model lacks: {sorted(missing)}.")
-        model.load_state_dict(init_state, strict=False)
-    _freeze(model, freeze)
+    model = _prepare(config, seed, init_state, freeze)
     key = _cache_key(config, data, schedule, seed, init_state, freeze, device)
     path = cache_dir() / f"{key}.pt"
     history = _load(path, model) if cache else None
