@@ -112,6 +112,8 @@ def test_base_a_and_base_b_start_from_different_weights():
 
 
 def test_layer_transfer_uses_its_schedules_and_per_seed_data():
+    # Two seeds, so that they train together (train.fit_seeds), each under the key, and with
+    # the result, that fit_bases and fit_transfer find for it alone.
     digits = data.digits().subset(400)
     a, b = digits.select_classes(range(5)), digits.select_classes(range(5, 10))
     slow = train.Schedule(epochs=2, batch_size=64, lr=1e-3)
@@ -121,22 +123,43 @@ def test_layer_transfer_uses_its_schedules_and_per_seed_data():
         lambda seed: b.subset(50, seed=seed),
         SCHEDULE,
         fine_tune=slow,
-        seeds=(0,),
+        seeds=(0, 1),
         cuts=(2,),
         variants=("AnB+",),
     )
-    base_a, base_b = transfer.fit_bases(CONFIG, a, b.subset(50, seed=0), SCHEDULE, seed=0)
-    assert base_a.from_cache and base_b.from_cache and rows[0].accuracy == base_b.test_accuracy
-    tuned = transfer.fit_transfer(
-        CONFIG,
-        base_a.model,
-        b.subset(50, seed=0),
-        2,
-        slow,
-        fine_tune=True,
-        seed=transfer.SEED_OFFSET,
+    assert [(r.variant, r.seed) for r in rows] == [
+        ("base", 0),
+        ("AnB+", 0),
+        ("base", 1),
+        ("AnB+", 1),
+    ]
+    for seed, (base_row, tuned_row) in zip((0, 1), (rows[:2], rows[2:]), strict=True):
+        labelled = b.subset(50, seed=seed)
+        base_a, base_b = transfer.fit_bases(CONFIG, a, labelled, SCHEDULE, seed=seed)
+        assert base_a.from_cache and base_b.from_cache
+        assert base_row.accuracy == base_b.test_accuracy
+        tuned = transfer.fit_transfer(
+            CONFIG,
+            base_a.model,
+            labelled,
+            2,
+            slow,
+            fine_tune=True,
+            seed=seed + transfer.SEED_OFFSET,
+        )
+        assert tuned.from_cache and tuned_row.accuracy == tuned.test_accuracy
+
+
+def test_fit_transfers_trains_the_seeds_as_fit_transfer_would(source, halves):
+    seeds, sets = [3, 4], [halves[1].subset(60, seed=s) for s in (3, 4)]
+    together = transfer.fit_transfers(
+        CONFIG, source, sets, 2, SCHEDULE, fine_tune=False, seeds=seeds, verbose=False
     )
-    assert tuned.from_cache and rows[1].accuracy == tuned.test_accuracy
+    for s, d, result in zip(seeds, sets, together, strict=True):
+        alone = transfer.fit_transfer(CONFIG, source, d, 2, SCHEDULE, fine_tune=False, seed=s)
+        assert alone.from_cache and alone.key == result.key  # trained once, together
+        assert torch.equal(result.model.conv2.weight.cpu(), source.conv2.weight.cpu())
+    assert not torch.equal(together[0].model.fc.weight, together[1].model.fc.weight)
 
 
 def test_transfer_works_on_1d_networks():

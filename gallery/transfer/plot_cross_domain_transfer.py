@@ -80,21 +80,18 @@ methods = tuple(lr)
 acc = {m: {} for m in methods}
 for k in per_class:
     n = k * digits.num_classes
+    labelled = [digits.subset(n, seed=seed) for seed in seeds]
     for m in methods:
-        values = []
-        for seed in seeds:
-            result = transfer.fit_transfer(
-                config,
-                source,
-                digits.subset(n, seed=seed),
-                0 if m == "from scratch" else depth,
-                schedule(n, m),
-                fine_tune=m == "fine-tuned",
-                seed=seed,
-                verbose=False,
-            )
-            values.append(result.test_accuracy)
-        acc[m][k] = stats.Runs(values, seeds)
+        results = transfer.fit_transfers(  # the seeds side by side, each as it would alone
+            config,
+            source,
+            labelled,
+            0 if m == "from scratch" else depth,
+            schedule(n, m),
+            fine_tune=m == "fine-tuned",
+            seeds=seeds,
+        )
+        acc[m][k] = stats.Runs([r.test_accuracy for r in results], seeds)
 
 print(f"{'labels per class':>16} " + " ".join(f"{m:>28}" for m in methods))
 for k in per_class:
