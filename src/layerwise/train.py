@@ -445,7 +445,11 @@ def fit_seeds(
     evaluations, with one optimiser whose every update is element-wise, so each seed's weights
     move as they would alone. Each seed is then cached under its own key, exactly as
     :func:`fit` would cache it. The result agrees with training each seed alone to
-    floating-point rounding (a vectorised product adds in another order), not bit for bit.
+    floating-point rounding (a vectorised product adds in another order), not bit for bit. With
+    batch normalisation, a convolution's bias ahead of it is the exception: its gradient is
+    rounding noise alone (the normalisation subtracts the bias again), which Adam scales up to
+    full steps: the bias and the running mean after it take a different random walk in the two
+    ways of training, and the outputs in eval mode differ by a little more than rounding.
 
     ``together`` says when: ``True`` whenever the network is :func:`batchable`, ``False``
     never, and by default (``None``) for networks without batch normalisation. Vectorised
