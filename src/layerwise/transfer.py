@@ -17,8 +17,9 @@ network is its ``n``-th convolution block: ``conv{n}``, ``bn{n}`` (and the param
 * :func:`runs` -- such a table as one :class:`~layerwise.stats.Runs` per variant and cut, in
   seed order, so that variants compare paired.
 
-Everything trains through :func:`layerwise.train.fit`, so the base networks and every variant
-are shared through the model cache between pages.
+Everything trains through :func:`layerwise.train.fit`, or :func:`layerwise.train.fit_seeds`
+(which caches under ``fit``'s keys), so the base networks and every variant are shared through
+the model cache between pages.
 """
 
 from __future__ import annotations
