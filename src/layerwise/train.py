@@ -539,10 +539,10 @@ def _train_batched(
     steps_per_epoch = (n + schedule.batch_size - 1) // schedule.batch_size
     params, buffers = stack_module_state(models)  # frozen weights stacked without gradients
     holder = nn.Module()  # the optimiser and schedule of _optimizer, over the stacked weights
-    for name, p in params.items():
-        if p.requires_grad:
-            params[name] = nn.Parameter(p.detach())
-            holder.register_parameter(f"p{len(list(holder.parameters()))}", params[name])
+    trainable = [name for name, p in params.items() if p.requires_grad]
+    for i, name in enumerate(trainable):
+        params[name] = nn.Parameter(params[name].detach())
+        holder.register_parameter(f"p{i}", params[name])
     opt, sched = _optimizer(holder, schedule, schedule.epochs * steps_per_epoch)
     template = copy.deepcopy(models[0]).to("meta").train()
     for name in frozen:  # frozen layers stay in eval mode, as in _train

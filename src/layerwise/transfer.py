@@ -222,11 +222,10 @@ def fit_transfers(
     """
     seeds = list(seeds)
     sources = [sources] * len(seeds) if isinstance(sources, nn.Module) else list(sources)
-    datasets = list(data) if isinstance(data, Sequence) else [data] * len(seeds)
-    config = _sized(config, datasets[0])
-    return train.fit_seeds(
+    config = _sized(config, data[0] if isinstance(data, Sequence) else data)
+    return train.fit_seeds(  # it pairs the seeds with one dataset, or with one each
         config,
-        datasets,
+        data,
         schedule,
         seeds,
         init_states=[copy_blocks(source, n) if n else None for source in sources],
