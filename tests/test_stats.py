@@ -162,3 +162,15 @@ def test_a_vectorized_bootstrap_draws_the_same_resamples():
     assert at_once.estimate == one_by_one.estimate
     assert np.isclose(at_once.low, one_by_one.low) and np.isclose(at_once.high, one_by_one.high)
     assert one_by_one.low < 0.5 < one_by_one.high
+
+
+@pytest.mark.parametrize("lengths", [[7, 7], [50], [33, 33, 33], [40, 25]])
+def test_bootstrap_indices_are_the_draws_of_one_resample_after_another(lengths):
+    # One call for samples of one length must give what drawing resample by resample, sample
+    # by sample, gives: the intervals on the site do not depend on how the indices were drawn.
+    drawn = stats._resample_indices(np.random.default_rng(5), lengths, 300)
+    rng = np.random.default_rng(5)
+    one_by_one = [[rng.integers(0, n, n) for n in lengths] for _ in range(300)]
+    for j, n in enumerate(lengths):
+        assert drawn[j].shape == (300, n)
+        assert np.array_equal(drawn[j], np.stack([resample[j] for resample in one_by_one]))

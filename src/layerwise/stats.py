@@ -242,24 +242,35 @@ def bootstrap(
     is called once for all resamples: each sample it receives has a new first axis, one entry
     per resample, and it returns one value per resample (the draws are the same either way).
     """
-    rng = np.random.default_rng(seed)
     samples = [np.asarray(s) for s in samples]
-
-    def picks():  # the indices of one resample of every sample
-        return [rng.integers(0, len(s), len(s)) for s in samples]
-
+    picks = _resample_indices(np.random.default_rng(seed), [len(s) for s in samples], resamples)
     if vectorized:
         estimate = float(np.asarray(statistic(*[s[None] for s in samples])).reshape(-1)[0])
-        every = [picks() for _ in range(resamples)]
-        resampled = [s[np.stack([p[j] for p in every])] for j, s in enumerate(samples)]
+        resampled = [s[p] for s, p in zip(samples, picks, strict=True)]
         draws = np.asarray(statistic(*resampled), dtype=float).reshape(resamples)
     else:
         estimate = float(statistic(*samples))
         draws = np.empty(resamples)
         for i in range(resamples):
-            draws[i] = statistic(*[s[p] for s, p in zip(samples, picks(), strict=True)])
+            draws[i] = statistic(*[s[p[i]] for s, p in zip(samples, picks, strict=True)])
     low, high = np.quantile(draws, [(1 - LEVEL) / 2, (1 + LEVEL) / 2])
     return Interval(estimate, float(low), float(high), min(len(s) for s in samples), "bootstrap")
+
+
+def _resample_indices(rng: np.random.Generator, lengths: list[int], resamples: int):
+    """For each sample, a (resamples, length) array of indices drawn with replacement: resample
+    by resample, within a resample sample by sample, ``rng.integers(0, length, length)``.
+
+    When the samples are of one length the draws come from one call, which yields the same
+    numbers as the calls one by one (numpy's generator fills an array element by element) at a
+    fraction of the time: the face page drew 126,000 small arrays in 2.5 s.
+    """
+    if len(set(lengths)) == 1:
+        n = lengths[0]
+        every = rng.integers(0, n, (resamples, len(lengths), n))
+        return [every[:, j] for j in range(len(lengths))]
+    every = [[rng.integers(0, n, n) for n in lengths] for _ in range(resamples)]
+    return [np.stack([p[j] for p in every]) for j in range(len(lengths))]
 
 
 def _runs(x) -> Runs:
