@@ -24,6 +24,7 @@ SHARED = {
     "MPLBACKEND",
     "PYTHONHASHSEED",
     *buildcmd.SINGLE_THREADED,
+    *buildcmd.ALLOCATOR,
 }
 
 
@@ -126,6 +127,8 @@ def test_build_env_and_model_cache(tmp_path, monkeypatch):
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
+        "MALLOC_MMAP_THRESHOLD_": "33554432",
+        "MALLOC_TRIM_THRESHOLD_": "268435456",
     }
     with pytest.raises(ValueError, match="unknown build profile 'fast'"):
         buildcmd.build_env("fast", tmp_path)
