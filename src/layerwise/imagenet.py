@@ -105,10 +105,8 @@ class MBConv(nn.Module):
         self.strided = stride > 1
         if self.strided:
             self.pad = _same_padding(kernel, stride)
-        self.depthwise_conv = nn.Conv2d(
-            mid, mid, kernel, stride, padding=0 if self.strided else kernel // 2, groups=mid,
-            bias=False,
-        )  # fmt: skip
+        own = 0 if self.strided else kernel // 2
+        self.depthwise_conv = nn.Conv2d(mid, mid, kernel, stride, own, groups=mid, bias=False)
         self.depthwise_bn = nn.BatchNorm2d(mid, eps=1e-3)
         self.depthwise_act = nn.ReLU6()
         self.project_conv = nn.Conv2d(mid, out_channels, 1, bias=False)
