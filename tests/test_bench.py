@@ -156,3 +156,28 @@ def test_the_machine_record_names_the_processor_and_the_vector_instructions_used
     documented = {"DEFAULT", "VSX", "Z VECTOR", "NO AVX", "AVX2", "AVX512"}  # and SVE widths
     assert record["cpu_capability"] in documented or record["cpu_capability"].startswith("SVE")
     assert record["cpu_model"]
+
+
+def test_training_times_add_up_each_pages_networks_and_leave_out_shared_ones():
+    log = (
+        "layerwise: zoo/photo_cnn: trained CNNConfig seed 0: 12 epochs on 12000 examples "
+        "in 59.2 s (cpu)\n"
+        "layerwise: plot_filters: trained CNNConfig seed 0: 4 epochs on 3000 examples "
+        "in 4.5 s (cpu)\n"
+        "layerwise: plot_transfer: 2 seeds of CNN1dConfig trained together in 3.0 s\n"
+        "layerwise: plot_transfer: trained CNN1dConfig seed 0: 6 epochs on 1990 examples "
+        "in 1.5 s (cpu)\n"
+        "layerwise: plot_transfer: trained CNN1dConfig seed 1: 6 epochs on 1990 examples "
+        "in 1.5 s (cpu)\n"
+        "layerwise: plot_filters: trained CNNConfig seed 1: 4 epochs on 3000 examples "
+        "in 4.25 s (cpu)\n"
+        "layerwise: plot_parity: trained 60 networks together (4-bit parity, depth 2) in 7.5 s\n"
+        "layerwise: plot_render: rendering 4 units of stem\n"
+    )
+    pages = ["first/plot_filters", "transfer/plot_transfer", "depth/plot_parity", "x/plot_render"]
+    assert bench.training_times(log, pages) == {
+        "first/plot_filters": 8.75,
+        "transfer/plot_transfer": 3.0,  # the seeds' shares, not the batch's line as well
+        "depth/plot_parity": 7.5,
+        "x/plot_render": 0.0,
+    }

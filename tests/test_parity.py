@@ -156,3 +156,16 @@ def test_train_parity_rejects_bad_architectures():
         parity.train_parity(3, [(0, 1)])
     with pytest.raises(ValueError, match="activation must be one of relu, tanh, got 'gelu'"):
         parity.train_parity(3, [(2, 1)], activation="gelu")
+
+
+def test_training_says_on_the_terminal_what_it_trained(monkeypatch, capfd):
+    """Inside a site build, one progress line per batch of networks (one batch per depth)."""
+    monkeypatch.setenv("LAYERWISE_PROGRESS", "1")
+    monkeypatch.setenv("LAYERWISE_PAGE", "plot_parity")
+    parity.train_parity(2, [(2, 1), (3, 1), (2, 2)], seeds=(0,), steps=5, cache=False)
+    lines = [line for line in capfd.readouterr().err.splitlines() if line.startswith("layerwise")]
+    assert [line.split(" in ")[0] for line in lines] == [
+        "layerwise: plot_parity: trained 2 networks together (2-bit parity, depth 1)",
+        "layerwise: plot_parity: trained 1 network together (2-bit parity, depth 2)",
+    ]
+    assert all(line.endswith(" s") for line in lines)

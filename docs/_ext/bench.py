@@ -246,6 +246,26 @@ _STARTED = re.compile(
 )
 
 
+#: A progress line for many small networks trained as one batch (the parity page's).
+_TRAINED_TOGETHER = re.compile(
+    r"^layerwise: (\w+): trained \d+ networks? together \(.*\) in ([\d.]+) s$", re.MULTILINE
+)
+
+
+def training_times(log: str, pages) -> dict[str, float]:
+    """Seconds each gallery page of ``pages`` (``"chapter/plot_x"``) spent training networks,
+    from the build's progress lines: one line per network (seeds trained together each with
+    their share of the time) or per batch of networks. A page that trained nothing is 0; the
+    shared networks' jobs are not pages and are left out (the build records them apart)."""
+    by_stem = {name.split("/")[-1]: name for name in pages}
+    lines = [(page, took) for page, *_, took, _device in _PROGRESS.findall(log)]
+    seconds = dict.fromkeys(pages, 0.0)
+    for page, took in lines + _TRAINED_TOGETHER.findall(log):
+        if page in by_stem:
+            seconds[by_stem[page]] += float(took)
+    return seconds
+
+
 def partial_build(log: str, tables: list[Path], seconds: float, reason: str) -> dict:
     """What a cold build that was stopped before the end had done: the pages it started, the
     times of the chapters it finished (their Sphinx-Gallery tables), and every network it
@@ -295,8 +315,11 @@ def cold_build(work: Path, profile: str, label: str, jobs: int) -> tuple[Path, d
     )
     env["LAYERWISE_GALLERY_JOBS"] = str(jobs)
     print(f"[{label}] cold build, {jobs} pages at a time ...", flush=True)
-    timing = timed_build(clone, env, work / f"{label}.log")
-    timing["pages"] = {**page_times(clone), **timing["notebooks"]}
+    log = work / f"{label}.log"
+    timing = timed_build(clone, env, log)
+    gallery = page_times(clone)
+    timing["pages"] = {**gallery, **timing["notebooks"]}
+    timing["training"] = training_times(log.read_text(), gallery)
     shared = clone / "docs" / gallery_pool.SHARED_TIMES
     timing["shared_networks"] = json.loads(shared.read_text()) if shared.exists() else {}
     results = {
@@ -349,6 +372,10 @@ def build_benchmarks(repeat: int, profile: str, work: Path, jobs: int, compare_j
         "prose_edit": summary(prose),
         "library_edit": {**summary(library), "rerun": library[-1]["rerun"]},
         "pages_median_seconds": {k: statistics.median(v) for k, v in sorted(pages.items())},
+        "pages_training_median_seconds": {
+            name: statistics.median(t["training"][name] for t in cold)
+            for name in sorted(cold[0]["training"])
+        },
         "shared_networks_seconds": {
             name: statistics.median(t["shared_networks"][name] for t in cold)
             for name in cold[0]["shared_networks"]

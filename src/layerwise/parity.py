@@ -32,6 +32,7 @@ import itertools
 import json
 import math
 import os
+import time
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,6 +43,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
+
+from . import runtime
 
 __all__ = [
     "Circuit",
@@ -342,8 +345,14 @@ def train_parity(
     # solve the task.
     for depth in sorted({d for _, d, _ in todo}):
         group = [job for job in todo if job[1] == depth]
+        started = time.perf_counter()
         with _one_thread():
             accuracy, first = _train_batched(n, group, steps, lr, activation)
+        runtime.progress(
+            f"trained {len(group)} network{'s' * (len(group) > 1)} together "
+            f"({n}-bit parity, depth {depth}) "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
         for job, acc, step in zip(group, accuracy.tolist(), first.tolist(), strict=True):
             found[job] = (acc, step)
             if cache:
