@@ -46,7 +46,9 @@ def test_crops_never_leave_their_tile():
     for split in (False, True):
         tiles = np.argwhere(is_test == split)
         crops, origins = photos._crops(img, tiles, 32, 16, 500, rng)
-        assert origins.shape == (500, 2)
+        assert origins.shape == (500, 2) and crops.shape == (500, 3, 16, 16)
+        (y0, x0), crop = origins[7], crops[7]  # channels first: crop[c, i, j] = img[y0+i, x0+j, c]
+        assert (crop == img[y0 : y0 + 16, x0 : x0 + 16].transpose(2, 0, 1)).all()
         for crop in crops:
             y, x = divmod(int(crop[0, 0, 0]) // 3, 96)
             assert is_test[y // 32, x // 32] == split
