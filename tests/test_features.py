@@ -52,6 +52,37 @@ def test_top_activations_are_the_argmax_patches():
     assert (top.value[:, :-1] >= top.value[:, 1:]).all()
 
 
+def test_top_activations_of_layers_are_those_of_each_layer_alone():
+    # One forward pass for several layers gives each layer's own top_activations, in a network
+    # that runs channels_last (multiples of 8 channels) and with ReLU maps full of tied zeros.
+    torch.manual_seed(0)
+    model = models.CNNConfig(in_channels=3, num_classes=4, widths=(8, 16)).build().eval()
+    x = torch.randn(30, 3, 16, 16)
+    both = features.top_activations_of_layers(model, x, ["relu1", "relu2"], k=5, batch_size=7)
+    for name in ("relu1", "relu2"):
+        alone = features.top_activations(model, x, name, k=5, batch_size=7)
+        maps = features.extract(model, x, [name])[name]
+        value, pos = maps.flatten(2).max(dim=2)  # first maximum in row-major order
+        order = value.T.sort(dim=1, descending=True, stable=True).indices[:, :5]
+        for top in (both[name], alone):
+            assert top.channels == alone.channels
+            assert torch.equal(top.image, order)
+            assert torch.equal(top.value, value.T.gather(1, order))
+            assert torch.equal(top.row * maps.shape[-1] + top.col, pos.T.gather(1, order))
+
+
+def test_extract_reduce_keeps_only_the_reduced_outputs():
+    torch.manual_seed(0)
+    model = models.CNNConfig(in_channels=3, num_classes=4, widths=(8, 16)).build().eval()
+    x = torch.randn(11, 3, 16, 16)
+    full = features.extract(model, x, ["relu1", "relu2"], batch_size=4)
+    peaks = features.extract(
+        model, x, ["relu1", "relu2"], batch_size=4, reduce=lambda a: a.amax(dim=(2, 3))
+    )
+    for name in full:
+        assert torch.equal(peaks[name], full[name].amax(dim=(2, 3)))
+
+
 def test_top_activations_checks_its_arguments():
     model = _small_cnn()
     with pytest.raises(ValueError, match="k must be in 1..3"):

@@ -80,9 +80,10 @@ n_channels = runtime.pick(quick=3, default=5, full=8)
 large = data.photo_patches(size=64, n_train=runtime.pick(quick=600, default=3000, full=12000))
 pool = patches.normalize(large.denormalize(large.x_train))
 rows = []
+tops = features.top_activations_of_layers(model, pool, layers, k=k)  # one pass for all layers
 for name in layers:
     width = getattr(model, f"conv{name[-1]}").out_channels
-    top = features.top_activations(model, pool, name, k=k)
+    top = tops[name]
     chosen = top.value[:, 0].argsort(descending=True)[:n_channels]
     f = fields[name]
     for c in chosen.tolist():
@@ -143,8 +144,9 @@ def purity(net):
     """Layer -> mean over channels of the share of the top-k crops from the channel's modal
     photograph (one pass through the network for all layers)."""
     out = {}
-    for name, a in features.extract(net, sample, layers).items():
-        top = a.amax(dim=(2, 3)).topk(k, dim=0).indices.T  # (channels, k) crop indices
+    peaks = features.extract(net, sample, layers, reduce=lambda a: a.amax(dim=(2, 3)))
+    for name, a in peaks.items():
+        top = a.topk(k, dim=0).indices.T  # (channels, k) crop indices
         counts = torch.nn.functional.one_hot(photo_of[top], patches.num_classes).sum(1)
         out[name] = counts.amax(1).float().mean().item() / k
     return out

@@ -22,6 +22,7 @@ __all__ = [
     "layer_names",
     "layer_outputs",
     "top_activations",
+    "top_activations_of_layers",
 ]
 
 
@@ -41,11 +42,18 @@ def extract(
     layers: Sequence[str],
     *,
     batch_size: int = 256,
+    reduce: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> dict[str, torch.Tensor]:
     """Outputs of the named ``layers`` for inputs ``x``, in eval mode, batched.
 
     Returns a dict from layer name to a tensor with one row per input, on ``x``'s device. For a
     convolution layer the shape is (N, channels, height, width).
+
+    ``reduce``, if given, is applied to each batch's output of each layer (one row per input
+    in, one row per input out), and only what it returns is kept: e.g.
+    ``reduce=lambda a: a.amax(dim=(2, 3))`` for each channel's peak, without holding every
+    feature map. The outputs it sees may be stored channels innermost (see
+    :func:`_batched_outputs`).
 
     Raises
     ------
@@ -58,7 +66,7 @@ def extract(
     start = 0
     for out in _batched_outputs(model, x, layers, batch_size):
         for name in layers:
-            part = out[name]
+            part = out[name] if reduce is None else reduce(out[name])
             if name not in result:
                 result[name] = torch.empty(
                     (len(x), *part.shape[1:]), dtype=part.dtype, device=x.device
@@ -251,32 +259,68 @@ def top_activations(
     k
         How many inputs per channel (at most N).
     """
+    return _top_activations(model, x, [layer], channels, k, batch_size)[layer]
+
+
+@torch.no_grad()
+def top_activations_of_layers(
+    model: nn.Module, x: torch.Tensor, layers: Sequence[str], *, k: int = 9, batch_size: int = 256
+) -> dict[str, TopActivations]:
+    """:func:`top_activations` of every channel of each of several ``layers`` (a dict by name),
+    read from one forward pass per batch instead of one per layer; the same results."""
+    return _top_activations(model, x, list(layers), None, k, batch_size)
+
+
+def _top_activations(model, x, layers, channels, k, batch_size) -> dict[str, TopActivations]:
     if not 0 < k <= len(x):
         raise ValueError(f"k must be in 1..{len(x)} (the number of inputs), got {k}.")
-    peaks, where = [], []
-    for outputs in _batched_outputs(model, x, [layer], batch_size):
-        out = outputs[layer]
-        if out.dim() != 4:
-            raise ValueError(
-                f"{layer!r} outputs shape {tuple(out.shape)}; top_activations needs feature maps "
-                "(N, C, H, W)."
-            )
-        chosen = list(range(out.shape[1])) if channels is None else list(channels)
-        width = out.shape[-1]
-        out = out[:, chosen].flatten(2).cpu()
-        value, pos = out.max(dim=2)  # (n, channels): first maximum in row-major order
-        peaks.append(value)
-        where.append(pos)
-    peaks_all, where_all = torch.cat(peaks).T, torch.cat(where).T  # (channels, N)
-    order = torch.sort(peaks_all, dim=1, descending=True, stable=True).indices[:, :k]
-    pos = torch.gather(where_all, 1, order)
-    return TopActivations(
-        channels=tuple(chosen),
-        image=order,
-        row=pos // width,
-        col=pos % width,
-        value=torch.gather(peaks_all, 1, order),
-    )
+    peaks: dict[str, list] = {name: [] for name in layers}
+    where: dict[str, list] = {name: [] for name in layers}
+    chosen: dict[str, list[int]] = {}
+    width: dict[str, int] = {}
+    for outputs in _batched_outputs(model, x, layers, batch_size):
+        for layer in layers:
+            out = outputs[layer]
+            if out.dim() != 4:
+                raise ValueError(
+                    f"{layer!r} outputs shape {tuple(out.shape)}; top_activations needs "
+                    "feature maps (N, C, H, W)."
+                )
+            chosen[layer] = list(range(out.shape[1])) if channels is None else list(channels)
+            width[layer] = out.shape[-1]
+            if channels is not None:
+                out = out[:, chosen[layer]]
+            value, pos = _peaks(out)
+            peaks[layer].append(value)
+            where[layer].append(pos)
+    result = {}
+    for layer in layers:
+        peaks_all, where_all = torch.cat(peaks[layer]).T, torch.cat(where[layer]).T  # (C, N)
+        order = torch.sort(peaks_all, dim=1, descending=True, stable=True).indices[:, :k]
+        pos = torch.gather(where_all, 1, order)
+        result[layer] = TopActivations(
+            channels=tuple(chosen[layer]),
+            image=order,
+            row=pos // width[layer],
+            col=pos % width[layer],
+            value=torch.gather(peaks_all, 1, order),
+        )
+    return result
+
+
+def _peaks(out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each map's maximum and its first position in row-major order, as two (N, C) tensors.
+
+    Maps stored channels innermost (``channels_last``) are reduced in place, over the pixel
+    axis of an (N, H*W, C) view, instead of being copied to (N, C, H*W) first: the same
+    maximum and, as :func:`torch.max` returns the first of tied maxima, the same position.
+    """
+    out = out.cpu()
+    if out.is_contiguous(memory_format=torch.channels_last) and not out.is_contiguous():
+        value, pos = out.permute(0, 2, 3, 1).flatten(1, 2).max(dim=1)
+    else:
+        value, pos = out.flatten(2).max(dim=2)
+    return value, pos
 
 
 def crop(
