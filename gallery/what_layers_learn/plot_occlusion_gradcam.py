@@ -72,22 +72,28 @@ with torch.no_grad():
 # colour) of a sixth of the image; :term:`Grad-CAM` is computed at the output of each block's ReLU
 # and upsampled to the image with ``LayerAttribution.interpolate``.
 window = side // 6
-occlusion = Occlusion(model)
+# The scores of the classes asked for, one column each: one occlusion pass serves them all.
+occlusion = Occlusion(lambda inputs, targets: model(inputs).gather(1, targets))
 layers = ["relu1", "relu2", "relu3"]
 cams = {name: LayerGradCam(model, getattr(model, name)) for name in layers}
 
 
-def attributions(x, target):
+def attributions(x, targets):
+    """The maps of image ``x`` for each class in ``targets``, one dict per class."""
     x = x[None]
     occ = occlusion.attribute(
         x,
-        target=target,
+        additional_forward_args=(torch.tensor([targets]),),
         sliding_window_shapes=(3, window, window),
         strides=(3, window // 2, window // 2),
         baselines=0.0,
         perturbations_per_eval=64,
-    )
-    out = {"occlusion": occ[0].sum(0)}
+    )  # one map per class
+    return [_attributions(x, target, o.sum(0)) for target, o in zip(targets, occ, strict=True)]
+
+
+def _attributions(x, target, occ):
+    out = {"occlusion": occ}
     for name, cam in cams.items():
         a = cam.attribute(x, target=target, relu_attributions=True)
         out[f"Grad-CAM {name}\n({a.shape[-2]}x{a.shape[-1]})"] = LayerAttribution.interpolate(
@@ -117,7 +123,7 @@ fig = plt.figure(figsize=(11, 5.4), layout="constrained")
 rows = fig.subfigures(2, 1)
 for row, name in zip(rows, ["astronaut", "rocket"], strict=True):
     target = patches.classes.index(name)
-    draw(row, images[name], attributions(images[name], target), f"{name}: class '{name}'")
+    draw(row, images[name], attributions(images[name], [target])[0], f"{name}: class '{name}'")
 fig.suptitle("Occlusion and Grad-CAM per layer (coloured where the class score depends on it)")
 plt.show()
 
@@ -129,13 +135,9 @@ plt.show()
 # there. One composite first, drawn:
 fig = plt.figure(figsize=(11, 5.4), layout="constrained")
 rows = fig.subfigures(2, 1)
-for row, name in zip(rows, [left_name, right_name], strict=True):
-    draw(
-        row,
-        composite,
-        attributions(composite, patches.classes.index(name)),
-        f"composite: class '{name}'",
-    )
+both = attributions(composite, [patches.classes.index(n) for n in (left_name, right_name)])
+for row, name, maps in zip(rows, [left_name, right_name], both, strict=True):
+    draw(row, composite, maps, f"composite: class '{name}'")
 fig.suptitle(f"Left half: {left_name}; right half: {right_name}")
 plt.show()
 
@@ -169,18 +171,27 @@ seeds = runtime.seeds(5)
 networks = {s: recipe.fit(seed=s, verbose=False).model.cpu().eval() for s in seeds}
 
 
-def maps_small(net, x, target):
-    """Occlusion (an 8x8 window) and Grad-CAM at each block, for a batch of composites and one
-    target class each."""
-    occ = Occlusion(net).attribute(
+def maps_small(net, x, targets):
+    """Occlusion (an 8x8 window) and Grad-CAM at each block, for a batch of composites and
+    several target classes each (``targets``: one column per class): one dict per column.
+
+    The occluded images are run once for all the columns: the network's scores for every
+    class come from the same forward pass, and each column's map is computed from its own
+    scores exactly as for that target alone."""
+    occ = Occlusion(lambda inputs, t: net(inputs).gather(1, t)).attribute(
         x,
-        target=target,
+        additional_forward_args=(targets,),
         sliding_window_shapes=(3, h // 4, h // 4),
         strides=(3, h // 8, h // 8),
         baselines=0.0,
         perturbations_per_eval=16,
-    )
-    out = {"occlusion": occ.sum(1)}
+    )  # one map per composite and column, composite by composite
+    occ = occ.sum(1).unflatten(0, targets.shape)
+    return [_maps_small(net, x, target, occ[:, j]) for j, target in enumerate(targets.T)]
+
+
+def _maps_small(net, x, target, occ):
+    out = {"occlusion": occ}
     for name in layers:
         a = LayerGradCam(net, getattr(net, name)).attribute(x, target=target)
         out[f"Grad-CAM {name}"] = LayerAttribution.interpolate(
@@ -205,7 +216,7 @@ def shares(net):
     layout = train.memory_format(net, next(net.parameters()).device)
     net = copy.deepcopy(net).to(memory_format=layout)
     x = xs.contiguous(memory_format=layout)
-    for_left, for_right = maps_small(net, x, left_class), maps_small(net, x, right_class)
+    for_left, for_right = maps_small(net, x, torch.stack([left_class, right_class], dim=1))
     out = {}
     for m in methods:
         pairs = zip(for_left[m], for_right[m], strict=True)
