@@ -181,3 +181,44 @@ def test_training_times_add_up_each_pages_networks_and_leave_out_shared_ones():
         "depth/plot_parity": 7.5,
         "x/plot_render": 0.0,
     }
+
+
+def _benchmarks_page(records: Path) -> str:
+    """What the benchmarks page's code cell displays for the records in ``records``."""
+    import os
+    import re
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md").read_text()
+    code = re.search(r"```\{code-cell\} python\n:tags: \[remove-input\]\n(.*?)```", page, re.S)
+    shown = []
+    here = os.getcwd()
+    os.chdir(records)
+    try:
+        exec(code.group(1), {"display": shown.append})
+    finally:
+        os.chdir(here)
+    return "\n".join(str(getattr(s, "data", s)) for s in shown)
+
+
+def test_the_benchmarks_page_shows_where_the_time_goes_when_the_record_has_it(tmp_path):
+    shipped = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
+    (tmp_path / "benchmarks").mkdir()
+    record = json.loads((shipped / "cpu.json").read_text())
+    record["build"].pop("pages_training_median_seconds", None)
+    (tmp_path / "benchmarks" / "cpu.json").write_text(json.dumps(record))
+    without = _benchmarks_page(tmp_path)
+    assert "| page (cold build) | median seconds |\n" in without
+    assert "Where a cold build's time goes" not in without
+
+    build = record["build"]
+    gallery = [p for p in build["pages_median_seconds"] if not p.startswith("notebooks/")]
+    build["pages_training_median_seconds"] = {p: 1.0 for p in gallery}
+    build["jobs"], build["cold"]["median_seconds"] = 2, 1000.0
+    (tmp_path / "benchmarks" / "cpu.json").write_text(json.dumps(record))
+    shown = _benchmarks_page(tmp_path)
+    shared, pages = build["shared_networks_seconds"], build["pages_median_seconds"]
+    total = sum(shared.values()) + sum(pages.values())
+    assert "Where a cold build's time goes" in shown
+    assert f"| all | {total:.0f} | |" in shown
+    assert f"| gallery pages: the networks each trains | {len(gallery)} |" in shown
+    assert "| page (cold build) | median seconds | of which training |" in shown
