@@ -52,8 +52,8 @@ def extract(
     ``reduce``, if given, is applied to each batch's output of each layer (one row per input
     in, one row per input out), and only what it returns is kept: e.g.
     ``reduce=lambda a: a.amax(dim=(2, 3))`` for each channel's peak, without holding every
-    feature map. The outputs it sees may be stored channels innermost (see
-    :func:`_batched_outputs`).
+    feature map. The outputs it sees may be stored channels innermost: the model runs in the
+    layout it trains in (:func:`layerwise.train.memory_format`).
 
     Raises
     ------
