@@ -207,7 +207,7 @@ def test_the_benchmarks_page_shows_where_the_time_goes_when_the_record_has_it(tm
     record["build"].pop("pages_training_median_seconds", None)
     (tmp_path / "benchmarks" / "cpu.json").write_text(json.dumps(record))
     without = _benchmarks_page(tmp_path)
-    assert "| page (cold build) | median seconds |\n" in without
+    assert "| page (cold build, medians) | seconds |\n" in without
     assert "Where a cold build's time goes" not in without
 
     build = record["build"]
@@ -221,4 +221,4 @@ def test_the_benchmarks_page_shows_where_the_time_goes_when_the_record_has_it(tm
     assert "Where a cold build's time goes" in shown
     assert f"| all | {total:.0f} | |" in shown
     assert f"| gallery pages: the networks each trains | {len(gallery)} |" in shown
-    assert "| page (cold build) | median seconds | of which training |" in shown
+    assert "| page (cold build, medians) | seconds | training |" in shown
