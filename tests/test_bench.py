@@ -97,6 +97,9 @@ def test_partial_build_reads_pages_times_and_trained_networks(tmp_path):
         "generating gallery for auto_examples/later... [ 10%] plot_settle.py\n"
         "layerwise: plot_settle: trained MLPConfig seed 3: 2 epochs on 100 examples "
         "in 1.5 s (cpu)\n"
+        "layerwise: zoo/photo_cnn: trained CNNConfig seed 1: 12 epochs on 12000 examples "
+        "in 61.0 s (cpu)\n"
+        "layerwise: plot_parity: trained 60 networks together (4-bit parity, depth 2) in 7.5 s\n"
     )
     table = tmp_path / "sg_first_layers.rst"
     table.write_text(
@@ -118,6 +121,7 @@ def test_partial_build_reads_pages_times_and_trained_networks(tmp_path):
     assert [(t["page"], t["seed"], t["seconds"], t["device"]) for t in part["trained"]] == [
         ("plot_filters", 0, 45.1, "cuda"),
         ("plot_settle", 3, 1.5, "cpu"),
+        ("zoo/photo_cnn", 1, 61.0, "cpu"),  # a shared network too; a batch names no network
     ]
 
 
@@ -183,18 +187,31 @@ def test_training_times_add_up_each_pages_networks_and_leave_out_shared_ones():
     }
 
 
+def test_training_times_read_the_lines_the_library_writes(monkeypatch, capfd):
+    from layerwise import runtime
+
+    monkeypatch.setenv("LAYERWISE_PROGRESS", "1")
+    monkeypatch.setenv("LAYERWISE_PAGE", "plot_x")
+    runtime.trained("CNNConfig seed 0: 4 epochs on 3000 examples", 4.5, "cpu")
+    runtime.trained("3 networks together (5-bit parity, depth 3)", 2.25)
+    runtime.progress("2 seeds of CNN1dConfig trained together in 3.0 s")  # not a trained line
+    log = capfd.readouterr().err
+    assert bench.training_times(log, ["ch/plot_x"]) == {"ch/plot_x": 4.5 + 2.2}
+
+
 def _benchmarks_page(records: Path) -> str:
     """What the benchmarks page's code cell displays for the records in ``records``."""
     import os
-    import re
+
+    from myst_nb.core.read import read_myst_markdown_notebook
 
     page = (Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md").read_text()
-    code = re.search(r"```\{code-cell\} python\n:tags: \[remove-input\]\n(.*?)```", page, re.S)
+    (code,) = [c.source for c in read_myst_markdown_notebook(page).cells if c.cell_type == "code"]
     shown = []
     here = os.getcwd()
     os.chdir(records)
     try:
-        exec(code.group(1), {"display": shown.append})
+        exec(code, {"display": shown.append})
     finally:
         os.chdir(here)
     return "\n".join(str(getattr(s, "data", s)) for s in shown)

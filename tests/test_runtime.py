@@ -80,3 +80,24 @@ def test_seed_everything_does_not_fill_new_tensors():
     runtime.seed_everything(0)
     assert torch.are_deterministic_algorithms_enabled()
     assert not torch.utils.deterministic.fill_uninitialized_memory
+
+
+def test_progress_lines_reach_the_terminal_only_inside_a_site_build(monkeypatch, capfd):
+    monkeypatch.delenv("LAYERWISE_PROGRESS", raising=False)
+    runtime.progress("rendering 4 units")
+    assert capfd.readouterr().err == ""
+    monkeypatch.setenv("LAYERWISE_PROGRESS", "1")
+    monkeypatch.setenv("LAYERWISE_PAGE", "plot_render")
+    runtime.progress("rendering 4 units")
+    assert capfd.readouterr().err == "layerwise: plot_render: rendering 4 units\n"
+
+
+def test_trained_lines_say_what_in_how_many_seconds_and_where(monkeypatch, capfd):
+    monkeypatch.setenv("LAYERWISE_PROGRESS", "1")
+    monkeypatch.setenv("LAYERWISE_PAGE", "plot_x")
+    runtime.trained("MLPConfig seed 3: 2 epochs on 100 examples", 1.25, "cpu")
+    runtime.trained("2 networks together (3-bit parity, depth 1)", 12.04)
+    assert capfd.readouterr().err.splitlines() == [
+        "layerwise: plot_x: trained MLPConfig seed 3: 2 epochs on 100 examples in 1.2 s (cpu)",
+        "layerwise: plot_x: trained 2 networks together (3-bit parity, depth 1) in 12.0 s",
+    ]

@@ -236,19 +236,15 @@ def notebook_times(log: str) -> dict[str, float]:
     }
 
 
-_PROGRESS = re.compile(
-    r"^layerwise: (\w+): trained (\w+) seed (\d+): (\d+) epochs on (\d+) examples "
-    r"in ([\d.]+) s \((\w+)\)$",
-    re.MULTILINE,
+#: A progress line about networks just trained (:func:`layerwise.runtime.trained` writes every
+#: one): the page, what was trained, the seconds, and the device where the line names one.
+_TRAINED = re.compile(
+    r"^layerwise: ([\w/]+): trained (.+) in ([\d.]+) s(?: \((\w+)\))?$", re.MULTILINE
 )
+#: What such a line says about one network (:func:`layerwise.train.fit`'s lines).
+_NETWORK = re.compile(r"^(\w+) seed (\d+): (\d+) epochs on (\d+) examples$")
 _STARTED = re.compile(
     r"generating gallery for auto_examples/(\w+)\.\.\. \[\s*\d+%\] (plot_\w+)\.py"
-)
-
-
-#: A progress line for many small networks trained as one batch (the parity page's).
-_TRAINED_TOGETHER = re.compile(
-    r"^layerwise: (\w+): trained \d+ networks? together \(.*\) in ([\d.]+) s$", re.MULTILINE
 )
 
 
@@ -258,9 +254,8 @@ def training_times(log: str, pages) -> dict[str, float]:
     their share of the time) or per batch of networks. A page that trained nothing is 0; the
     shared networks' jobs are not pages and are left out (the build records them apart)."""
     by_stem = {name.split("/")[-1]: name for name in pages}
-    lines = [(page, took) for page, *_, took, _device in _PROGRESS.findall(log)]
     seconds = dict.fromkeys(pages, 0.0)
-    for page, took in lines + _TRAINED_TOGETHER.findall(log):
+    for page, _what, took, _device in _TRAINED.findall(log):
         if page in by_stem:
             seconds[by_stem[page]] += float(took)
     return seconds
@@ -274,18 +269,21 @@ def partial_build(log: str, tables: list[Path], seconds: float, reason: str) -> 
     pages = {}
     for table in tables:
         pages |= _table_times(table, table.stem.removeprefix("sg_"))
-    trained = [
-        {
-            "page": page,
-            "network": net,
-            "seed": int(seed),
-            "epochs": int(epochs),
-            "examples": int(n),
-            "seconds": float(s),
-            "device": dev,
-        }
-        for page, net, seed, epochs, n, s, dev in _PROGRESS.findall(log)
-    ]
+    trained = []
+    for page, what, s, dev in _TRAINED.findall(log):
+        if network := _NETWORK.match(what):
+            net, seed, epochs, n = network.groups()
+            trained.append(
+                {
+                    "page": page,
+                    "network": net,
+                    "seed": int(seed),
+                    "epochs": int(epochs),
+                    "examples": int(n),
+                    "seconds": float(s),
+                    "device": dev,
+                }
+            )
     started = [f"{chapter}/{page}" for chapter, page in _STARTED.findall(log)]
     return {
         "stopped_after_seconds": seconds,

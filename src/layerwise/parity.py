@@ -348,11 +348,9 @@ def train_parity(
         started = time.perf_counter()
         with _one_thread():
             accuracy, first = _train_batched(n, group, steps, lr, activation)
-        runtime.progress(
-            f"trained {len(group)} network{'s' * (len(group) > 1)} together "
-            f"({n}-bit parity, depth {depth}) "
-            f"in {time.perf_counter() - started:.1f} s"
-        )
+        networks = f"{len(group)} network{'s' * (len(group) > 1)}"
+        what = f"{networks} together ({n}-bit parity, depth {depth})"
+        runtime.trained(what, time.perf_counter() - started)
         for job, acc, step in zip(group, accuracy.tolist(), first.tolist(), strict=True):
             found[job] = (acc, step)
             if cache:

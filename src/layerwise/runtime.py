@@ -25,7 +25,16 @@ from typing import TypeVar
 import numpy as np
 import torch
 
-__all__ = ["PROFILES", "device", "pick", "profile", "progress", "seed_everything", "seeds"]
+__all__ = [
+    "PROFILES",
+    "device",
+    "pick",
+    "profile",
+    "progress",
+    "seed_everything",
+    "seeds",
+    "trained",
+]
 
 PROFILES = ("quick", "default", "full")
 
@@ -158,3 +167,11 @@ def progress(message: str) -> None:
         print(
             f"layerwise: {page + ': ' if page else ''}{message}", file=sys.__stderr__, flush=True
         )
+
+
+def trained(what: str, seconds: float, device: str | None = None) -> None:
+    """The :func:`progress` line about networks just trained: ``trained <what> in <seconds> s``,
+    then the ``device`` in brackets if given. Every such line has this one form, so the
+    benchmark (``docs/_ext/bench.py``) adds up each page's training time with one pattern."""
+    where = f" ({device})" if device else ""
+    progress(f"trained {what} in {seconds:.1f} s{where}")

@@ -573,16 +573,11 @@ def _train_batched(
                 )
                 yb = torch.stack([y[j] for y, j in zip(ys, idx, strict=True)])
             out = forward(params, buffers, xb)
-            losses = (
-                F.cross_entropy(
-                    out.flatten(0, 1),
-                    yb.flatten(),
-                    label_smoothing=schedule.label_smoothing,
-                    reduction="none",
-                )
-                .view(k, -1)
-                .mean(1)
+            smoothing = schedule.label_smoothing
+            each = F.cross_entropy(
+                out.flatten(0, 1), yb.flatten(), label_smoothing=smoothing, reduction="none"
             )
+            losses = each.view(k, -1).mean(1)  # one mean loss per seed
             opt.zero_grad(set_to_none=True)
             losses.sum().backward()  # seed s's loss depends on slice s only: its own gradient
             opt.step()
@@ -690,9 +685,11 @@ def fit(
 
 def _progress(config, seed: int, schedule: Schedule, data: Dataset, seconds: float, device):
     """The build-terminal line about one trained network (read back by the benchmark)."""
-    runtime.progress(
-        f"trained {type(config).__name__} seed {seed}: {schedule.epochs} epochs on "
-        f"{len(data.y_train)} examples in {seconds:.1f} s ({device.type})"
+    runtime.trained(
+        f"{type(config).__name__} seed {seed}: {schedule.epochs} epochs on "
+        f"{len(data.y_train)} examples",
+        seconds,
+        device.type,
     )
 
 
