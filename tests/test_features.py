@@ -71,6 +71,17 @@ def test_top_activations_of_layers_are_those_of_each_layer_alone():
             assert torch.equal(top.row * maps.shape[-1] + top.col, pos.T.gather(1, order))
 
 
+def test_top_activations_of_chosen_channels_are_those_rows_of_all_channels():
+    torch.manual_seed(0)
+    model = models.CNNConfig(in_channels=3, num_classes=4, widths=(8, 16)).build().eval()
+    x = torch.randn(20, 3, 16, 16)
+    every = features.top_activations(model, x, "relu2", k=4, batch_size=6)
+    some = features.top_activations(model, x, "relu2", channels=range(3, 0, -1), k=4, batch_size=6)
+    assert every.channels == tuple(range(16)) and some.channels == (3, 2, 1)
+    for field in ("image", "row", "col", "value"):
+        assert torch.equal(getattr(some, field), getattr(every, field)[[3, 2, 1]])
+
+
 def test_extract_reduce_keeps_only_the_reduced_outputs():
     torch.manual_seed(0)
     model = models.CNNConfig(in_channels=3, num_classes=4, widths=(8, 16)).build().eval()

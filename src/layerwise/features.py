@@ -274,38 +274,47 @@ def top_activations_of_layers(
 def _top_activations(model, x, layers, channels, k, batch_size) -> dict[str, TopActivations]:
     if not 0 < k <= len(x):
         raise ValueError(f"k must be in 1..{len(x)} (the number of inputs), got {k}.")
-    peaks: dict[str, list] = {name: [] for name in layers}
-    where: dict[str, list] = {name: [] for name in layers}
-    chosen: dict[str, list[int]] = {}
-    width: dict[str, int] = {}
+    kept = {layer: _LayerPeaks(layer, channels) for layer in layers}
     for outputs in _batched_outputs(model, x, layers, batch_size):
-        for layer in layers:
-            out = outputs[layer]
-            if out.dim() != 4:
-                raise ValueError(
-                    f"{layer!r} outputs shape {tuple(out.shape)}; top_activations needs "
-                    "feature maps (N, C, H, W)."
-                )
-            chosen[layer] = list(range(out.shape[1])) if channels is None else list(channels)
-            width[layer] = out.shape[-1]
-            if channels is not None:
-                out = out[:, chosen[layer]]
-            value, pos = _peaks(out)
-            peaks[layer].append(value)
-            where[layer].append(pos)
-    result = {}
-    for layer in layers:
-        peaks_all, where_all = torch.cat(peaks[layer]).T, torch.cat(where[layer]).T  # (C, N)
-        order = torch.sort(peaks_all, dim=1, descending=True, stable=True).indices[:, :k]
-        pos = torch.gather(where_all, 1, order)
-        result[layer] = TopActivations(
-            channels=tuple(chosen[layer]),
+        for layer, peaks in kept.items():
+            peaks.add(outputs[layer])
+    return {layer: peaks.top(k) for layer, peaks in kept.items()}
+
+
+class _LayerPeaks:
+    """Every input's peak in each of a layer's ``channels`` (default: all), batch by batch."""
+
+    def __init__(self, layer: str, channels: Sequence[int] | None):
+        self.layer = layer
+        self.channels = None if channels is None else list(channels)
+        self.values: list[torch.Tensor] = []  # (batch, C) per batch
+        self.positions: list[torch.Tensor] = []
+        self.width = 0
+
+    def add(self, out: torch.Tensor) -> None:
+        if out.dim() != 4:
+            raise ValueError(
+                f"{self.layer!r} outputs shape {tuple(out.shape)}; top_activations needs "
+                "feature maps (N, C, H, W)."
+            )
+        self.width = out.shape[-1]
+        if self.channels is not None:
+            out = out[:, self.channels]
+        value, pos = _peaks(out)
+        self.values.append(value)
+        self.positions.append(pos)
+
+    def top(self, k: int) -> TopActivations:
+        peaks, where = torch.cat(self.values).T, torch.cat(self.positions).T  # (C, N)
+        order = torch.sort(peaks, dim=1, descending=True, stable=True).indices[:, :k]
+        pos = torch.gather(where, 1, order)
+        return TopActivations(
+            channels=tuple(range(len(peaks)) if self.channels is None else self.channels),
             image=order,
-            row=pos // width[layer],
-            col=pos % width[layer],
-            value=torch.gather(peaks_all, 1, order),
+            row=pos // self.width,
+            col=pos % self.width,
+            value=torch.gather(peaks, 1, order),
         )
-    return result
 
 
 def _peaks(out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
