@@ -122,12 +122,13 @@ fig, axes = plt.subplots(nrows, ncols, figsize=(10, 2.6 * nrows), layout="constr
 colours = plt.get_cmap("tab10").colors[:4]
 for ax, s in zip(axes.flat, shown, strict=False):
     r = results[s]
+    net = r.model.cpu()  # trained where the build runs (a GPU, say); drawn here
     with torch.no_grad():
-        pred = r.model(plane).argmax(1).view(200, 200).numpy()
+        pred = net(plane).argmax(1).view(200, 200).numpy()
     ax.contourf(gx, gy, pred, levels=np.arange(-0.5, 4), colors=colours, alpha=0.25)
     sample = points.x_test[:200]
     ax.scatter(*sample.T, c=[colours[c] for c in points.y_test[:200]], s=5)
-    w, b = r.model.fc1.weight.detach().numpy(), r.model.fc1.bias.detach().numpy()
+    w, b = net.fc1.weight.detach().numpy(), net.fc1.bias.detach().numpy()
     xs = np.array([-2.5, 2.5])
     for unit, style in ((0, "-"), (1, "--")):
         if abs(w[unit, 1]) > abs(w[unit, 0]):
