@@ -204,6 +204,27 @@ def test_close_stops_the_workers_and_can_be_called_again():
     assert running.done()
 
 
+def test_close_with_kill_does_not_wait_for_a_worker_started_as_it_closes():
+    """How a build stops after a page fails: a page ended early, and a new worker waits for a
+    job (holding the job queue's lock); the last running page ends and the build closes the
+    pool at once, while the pool starts a worker in place of the one that ended. Killing only
+    the workers there were left that new one waiting for ever for the lock the killed one held,
+    and the build with it (seen on a GPU build whose page failed; it hung here 3 times in 3)."""
+    pool = gallery_pool.GalleryPool(original=None, jobs=2)
+    pool.executor = gallery_pool.worker_pool(2)
+    early = pool.executor.submit(time.sleep, 0.2)
+    last = pool.executor.submit(time.sleep, 3)
+    early.result()
+    time.sleep(1)  # its worker has ended and a new one waits for a job
+    last.result()
+    closing = threading.Thread(target=pool.close, kwargs={"kill": True}, daemon=True)
+    started = time.perf_counter()
+    closing.start()
+    closing.join(timeout=30)
+    assert not closing.is_alive(), "close(kill=True) hung"
+    assert pool.executor is None and time.perf_counter() - started < 10
+
+
 def test_each_job_gets_a_process_of_its_own_with_the_libraries_already_loaded():
     pool = gallery_pool.worker_pool(2)
     try:

@@ -37,6 +37,7 @@ import json
 import os
 import re
 import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -471,13 +472,25 @@ class GalleryPool:
 
     def close(self, kill: bool = False) -> None:
         """Stop the workers (there is never a queued page: the scheduler submits a page only
-        when a worker is free); ``kill`` also stops the pages still running."""
-        if self.executor is not None:
-            if kill:
-                for process in list(getattr(self.executor, "_processes", {}).values()):
-                    process.terminate()
-            self.executor.shutdown(wait=True, cancel_futures=True)
-            self.executor = None
+        when a worker is free); ``kill`` also stops the pages still running.
+
+        Killing is repeated until the executor's manager thread has ended. A worker waiting for
+        a job holds the job queue's lock, and the manager starts a new worker as each one ends
+        its job: a worker started just after the others were killed would wait for ever for
+        the lock a killed one held, and ``shutdown`` for it. Killing every worker it has, the
+        new ones too, sends the manager down its broken-pool path, which waits for nobody.
+        """
+        executor, self.executor = self.executor, None
+        if executor is None:
+            return
+        if kill:
+            manager = getattr(executor, "_executor_manager_thread", None)
+            deadline = time.monotonic() + 10  # a manager with no worker left waits for shutdown
+            while manager is not None and manager.is_alive() and time.monotonic() < deadline:
+                for process in list((getattr(executor, "_processes", None) or {}).values()):
+                    process.kill()
+                manager.join(timeout=0.1)
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 def install(jobs: int, app=None) -> GalleryPool | None:
