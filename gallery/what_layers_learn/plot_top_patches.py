@@ -192,8 +192,9 @@ plt.show()
 # Each trained network against its own initial weights, per layer, and what random weights
 # already have over the shuffled null (the photographs drawn at random, one number):
 difference = {name: stats.paired(trained_purity[name], untrained_purity[name]) for name in layers}
-over_chance = {name: stats.Runs(np.subtract(untrained_purity[name].values, null), seeds)
-               for name in layers}  # fmt: skip
+over_chance = {
+    name: stats.Runs(np.subtract(untrained_purity[name].values, null), seeds) for name in layers
+}
 for name in layers:
     print(
         f"{name}: trained minus untrained {difference[name]}; "
@@ -226,11 +227,10 @@ stats.claim(
 # Random weights also give every channel a coherent set of top patches, and in layer 3 they
 # come from a single photograph far more often than the shuffled null (the first claim): a
 # channel's filter picks what one photograph is made of whether it was trained or not. Training
-# adds to that in layer 3 less than random weights already have over chance (the second claim);
-# the paired difference, printed above, is small against its spread over seeds. In layer 1 the
-# difference is larger (printed above): trained channels respond to the colours and edges of
-# particular photographs. So more than half of what sets a trained layer-3 channel's top
-# patches apart from chance is there before training, and the pictures are evidence for the
-# familiar "edges, then textures and parts" picture :cite:`zeiler2014visualizing` only when set
-# against the same network untrained, at the scale of a small network trained on twelve
-# photographs.
+# adds to that in layer 3 less than random weights already have over chance (the second claim,
+# with the paired difference). In layer 1 the difference is larger (printed above): trained
+# channels respond to the colours and edges of particular photographs. So more than half of
+# what sets a trained layer-3 channel's top patches apart from chance is there before training,
+# and the pictures are evidence for the familiar "edges, then textures and parts" picture
+# :cite:`zeiler2014visualizing` only when set against the same network untrained, at the scale
+# of a small network trained on twelve photographs.
