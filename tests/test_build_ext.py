@@ -4,6 +4,7 @@ import json
 import re
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -444,6 +445,21 @@ def test_a_concept_notebook_for_readers_has_its_glued_values_in_the_text_and_no_
     assert capsys.readouterr().out == "n: 6\n"
     assert out["metadata"] == notebook["metadata"]
     assert "myst_nb" in "".join(notebook["cells"][0]["source"])  # the input is left as it was
+
+
+def test_a_published_concept_notebook_is_a_valid_notebook_with_an_id_for_every_cell(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    executed = tmp_path / "page.ipynb"  # as myst-nb writes one: nbformat 4.5, cells with ids
+    source = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    nbformat.write(source, executed)
+    out = tmp_path / "site" / "page.ipynb"
+    layerwise_build.publish_concept_notebook(executed, out, "%pip install layerwise\n")
+    published = json.loads(out.read_text())
+    assert all(cell.get("id") for cell in published["cells"])
+    assert len({cell["id"] for cell in published["cells"]}) == len(published["cells"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a missing id is only a warning in nbformat today
+        nbformat.validate(nbformat.reads(out.read_text(), as_version=4))
 
 
 def test_a_gallery_notebook_shows_sphinx_roles_as_plain_markdown(tmp_path):

@@ -980,6 +980,7 @@ def reader_notebook(notebook: dict, glued: dict, first_cell: str) -> dict:
         cells.append(cell)
     install = {
         "cell_type": "code",
+        "id": "install-layerwise",  # nbformat 4.5 gives every cell an id
         "execution_count": None,
         "metadata": {},
         "outputs": [],
